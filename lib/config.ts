@@ -1,0 +1,189 @@
+import { availableParallelism } from 'node:os';
+import type { RedisOptions } from 'ioredis';
+import { ValidationError } from './errors';
+import type { Logger } from './logger';
+
+/** A Redis URL (`redis://host:port/db`) or ioredis options. */
+export type ConnectionOptions = string | RedisOptions;
+
+/** A handler module: a path (relative paths resolve against the process's working directory) or a file URL. */
+export type HandlerModule = string | URL;
+
+/**
+ * Either a map from job name to a module whose default export runs that job, or one module whose
+ * named exports are the handlers (the export name is the job name).
+ */
+export type Handlers = Record<string, HandlerModule> | HandlerModule;
+
+export interface QueueOptions {
+  /** @default 'redis://127.0.0.1:6379' */
+  connection?: ConnectionOptions;
+  /** Prefix of every Redis key. @default 'brokkr' */
+  prefix?: string;
+  /** Largest accepted job data, in bytes of its JSON. @default 1 MiB */
+  maxPayloadBytes?: number;
+}
+
+export interface SupervisorOptions {
+  /** @default 'redis://127.0.0.1:6379' */
+  connection?: ConnectionOptions;
+  /** Queues to serve, highest priority first. */
+  queues: string[];
+  handlers: Handlers;
+  /** Jobs in flight at once. @default threads */
+  concurrency?: number;
+  /** Worker threads. @default os.availableParallelism() */
+  threads?: number;
+  /** Per-job hard limit unless the job sets its own; 0 means none. @default 180000 */
+  defaultTimeoutMs?: number;
+  /** Time between the job's abort signal and the termination of its thread. @default 1000 */
+  timeoutGraceMs?: number;
+  /** How long completed records are kept. @default 86400000 (24 h) */
+  resultTtlMs?: number;
+  /** How long failed records are kept. @default 604800000 (7 days) */
+  failedTtlMs?: number;
+  /** @default 'brokkr' */
+  prefix?: string;
+  /** Lease length; the supervisor renews leases of its jobs every leaseMs / 3. @default 30000 */
+  leaseMs?: number;
+  /** How long close() lets jobs in flight finish before it terminates them and puts them back. @default 30000 */
+  shutdownGraceMs?: number;
+  /** Heap cap per thread (V8 old generation), in MB; unset means none. */
+  maxMemoryMb?: number;
+  /** Approximate cap on the entries of each queue's event stream. @default 10000 */
+  eventsMaxLen?: number;
+  /** Most jobs taken in one fetch. @default 256 */
+  fetchBatchSize?: number;
+  /** Where the supervisor writes what it cannot report as an event. @default console */
+  logger?: Logger;
+}
+
+export type ResolvedSupervisorOptions = Required<Omit<SupervisorOptions, 'maxMemoryMb'>> & { maxMemoryMb?: number };
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_PREFIX = 'brokkr';
+export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
+
+type Kind = 'int>=0' | 'int>0' | 'string' | 'connection' | 'queues' | 'handlers' | 'logger';
+
+const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
+  connection: 'connection',
+  queues: 'queues',
+  handlers: 'handlers',
+  concurrency: 'int>0',
+  threads: 'int>0',
+  defaultTimeoutMs: 'int>=0',
+  timeoutGraceMs: 'int>=0',
+  resultTtlMs: 'int>=0',
+  failedTtlMs: 'int>=0',
+  prefix: 'string',
+  leaseMs: 'int>0',
+  shutdownGraceMs: 'int>=0',
+  maxMemoryMb: 'int>0',
+  eventsMaxLen: 'int>0',
+  fetchBatchSize: 'int>0',
+  logger: 'logger',
+};
+
+const QUEUE_FIELDS: Record<keyof QueueOptions, Kind> = {
+  connection: 'connection',
+  prefix: 'string',
+  maxPayloadBytes: 'int>0',
+};
+
+export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSupervisorOptions {
+  checkFields('supervisor options', options, SUPERVISOR_FIELDS, ['queues', 'handlers']);
+  const threads = options.threads ?? availableParallelism();
+  return {
+    connection: options.connection ?? DEFAULT_REDIS_URL,
+    queues: options.queues,
+    handlers: options.handlers,
+    concurrency: options.concurrency ?? threads,
+    threads,
+    defaultTimeoutMs: options.defaultTimeoutMs ?? 180_000,
+    timeoutGraceMs: options.timeoutGraceMs ?? 1_000,
+    resultTtlMs: options.resultTtlMs ?? 24 * 3600_000,
+    failedTtlMs: options.failedTtlMs ?? 7 * 24 * 3600_000,
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    leaseMs: options.leaseMs ?? 30_000,
+    shutdownGraceMs: options.shutdownGraceMs ?? 30_000,
+    ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
+    eventsMaxLen: options.eventsMaxLen ?? 10_000,
+    fetchBatchSize: options.fetchBatchSize ?? 256,
+    logger: options.logger ?? console,
+  };
+}
+
+export function resolveQueueOptions(options: QueueOptions = {}): Required<QueueOptions> {
+  checkFields('queue options', options, QUEUE_FIELDS, []);
+  return {
+    connection: options.connection ?? DEFAULT_REDIS_URL,
+    prefix: options.prefix ?? DEFAULT_PREFIX,
+    maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+  };
+}
+
+/** Queue names become part of a Redis hash tag, so braces would move the queue to another slot. */
+export function checkQueueName(name: unknown, field = 'queue name'): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || /[{}\s]/.test(name)) {
+    throw new ValidationError(`${field} must be a non-empty string of at most 200 characters without braces or spaces, got ${describe(name)}`);
+  }
+  return name;
+}
+
+function checkFields(what: string, options: unknown, fields: Record<string, Kind>, required: string[]): void {
+  if (typeof options !== 'object' || options === null) throw new ValidationError(`${what} must be an object`);
+  const record = options as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!(key in fields)) throw new ValidationError(`${what}: unknown option "${key}"`);
+  }
+  for (const key of required) {
+    if (record[key] === undefined) throw new ValidationError(`${what}: "${key}" is required`);
+  }
+  for (const [key, kind] of Object.entries(fields)) {
+    const value = record[key];
+    if (value === undefined) continue;
+    const problem = checkKind(kind, value, key);
+    if (problem) throw new ValidationError(`${what}: "${key}" ${problem}, got ${describe(value)}`);
+  }
+}
+
+function checkKind(kind: Kind, value: unknown, key: string): string | null {
+  switch (kind) {
+    case 'int>=0':
+      return Number.isSafeInteger(value) && (value as number) >= 0 ? null : 'must be an integer >= 0';
+    case 'int>0':
+      return Number.isSafeInteger(value) && (value as number) > 0 ? null : 'must be an integer > 0';
+    case 'string':
+      return typeof value === 'string' && value.length > 0 && !/[{}]/.test(value) ? null : 'must be a non-empty string without braces';
+    case 'connection':
+      return typeof value === 'string' || (typeof value === 'object' && value !== null) ? null : 'must be a Redis URL or ioredis options';
+    case 'logger':
+      return typeof value === 'object' && value !== null && typeof (value as Logger).warn === 'function'
+        && typeof (value as Logger).error === 'function' ? null : 'must have warn and error methods';
+    case 'queues':
+      if (!Array.isArray(value) || value.length === 0) return 'must be a non-empty array of queue names';
+      value.forEach((q, i) => checkQueueName(q, `${key}[${i}]`));
+      return new Set(value).size === value.length ? null : 'must not name a queue twice';
+    case 'handlers':
+      if (isModule(value)) return null;
+      if (typeof value !== 'object' || value === null || Object.keys(value).length === 0) {
+        return 'must be a module path, a file URL, or a non-empty map from job name to module';
+      }
+      for (const [name, mod] of Object.entries(value)) {
+        if (!isModule(mod)) return `entry "${name}" must be a module path or a file URL`;
+      }
+      return null;
+  }
+}
+
+function isModule(v: unknown): v is HandlerModule {
+  return (typeof v === 'string' && v.length > 0) || v instanceof URL;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof URL) return v.href;
+  return v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v);
+}

@@ -1,0 +1,33 @@
+import type { SerializedError } from './errors';
+
+/** Who a job event is about. One plain object, the same a cross-process event stream carries. */
+export interface JobEventInfo {
+  id: string;
+  queue: string;
+  name: string;
+  /** Which run this is (1 for the first handler start). */
+  attempt: number;
+}
+
+export interface ActiveEvent { job: JobEventInfo }
+export interface CompletedEvent { job: JobEventInfo; result: unknown; finishedAt: number }
+export interface FailedEvent { job: JobEventInfo; error: SerializedError; finishedAt: number }
+export interface TimeoutEvent { job: JobEventInfo; error: SerializedError; timeoutMs: number }
+/** Put back to waiting through no fault of its own; the attempt is given back. */
+export interface RequeuedEvent { job: JobEventInfo; reason: RequeueReason }
+/** A run's outcome was not written because its lease had passed to another run. */
+export interface DroppedEvent { job: JobEventInfo; reason: string }
+
+export type RequeueReason = 'thread-replaced' | 'shutdown';
+
+/** Job events in the order they can happen to one run: active, then timeout?, then completed | failed | requeued | dropped. */
+export interface SupervisorEvents {
+  active: (event: ActiveEvent) => void;
+  completed: (event: CompletedEvent) => void;
+  failed: (event: FailedEvent) => void;
+  timeout: (event: TimeoutEvent) => void;
+  requeued: (event: RequeuedEvent) => void;
+  dropped: (event: DroppedEvent) => void;
+  /** Trouble of the supervisor itself (Redis unreachable, a listener that threw); never about one job. */
+  error: (error: Error) => void;
+}

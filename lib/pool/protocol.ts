@@ -1,0 +1,42 @@
+import type { SerializedError } from '../errors';
+
+/** Given to every thread once, in piscina's workerData. */
+export interface ThreadData {
+  /** job name -> module href, or one module href whose named exports are the handlers */
+  handlers: Record<string, string> | string;
+  /**
+   * Per run slot: the id of the thread that started the handler (0: not started yet). Shared
+   * memory, so a thread reports a start with one store instead of a message per job.
+   */
+  startedOn: SharedArrayBuffer;
+  /** Per run slot: when the handler started (ms since the epoch). */
+  startedAt: SharedArrayBuffer;
+}
+
+export interface RunTask {
+  kind: 'run';
+  slot: number;
+  id: string;
+  queue: string;
+  name: string;
+  /** JSON text */
+  data: string;
+  attempt: number;
+  /** 0: no limit */
+  timeoutMs: number;
+}
+
+/** Loads every handler module; answers the job names they provide. */
+export interface ProbeTask {
+  kind: 'probe';
+}
+
+export type Task = RunTask | ProbeTask;
+
+export type RunReply =
+  | { kind: 'completed'; result: string }
+  | { kind: 'failed'; error: SerializedError }
+  /** the handler saw its abort signal fire at the timeout and returned or threw */
+  | { kind: 'timeout' };
+
+export type ProbeReply = { ok: true; names: string[] } | { ok: false; error: SerializedError };

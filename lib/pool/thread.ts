@@ -1,0 +1,121 @@
+import { threadId, workerData } from 'node:worker_threads';
+import { BrokkrError, CorruptJobError, ErrorCodes, HandlerLoadError, JobTimeoutError, serializeError, UnknownHandlerError } from '../errors';
+import { findUnfaithfulJson } from '../json';
+import type { ProbeReply, RunReply, RunTask, Task, ThreadData } from './protocol';
+
+/** What a handler receives besides its data. */
+export interface JobContext {
+  id: string;
+  name: string;
+  queue: string;
+  /** 1 for the first run; a run put back through no fault of its own keeps its number */
+  attempt: number;
+  /** Fires when the job's timeout passes; the thread is terminated a grace period later. */
+  signal: AbortSignal;
+}
+
+export type Handler<Data = unknown, Result = unknown> = (data: Data, ctx: JobContext) => Result | Promise<Result>;
+
+const config = workerData as ThreadData;
+const startedOn = new Int32Array(config.startedOn);
+const startedAt = new Float64Array(config.startedAt);
+
+// Loaded as the thread starts, so the first job does not wait for its module.
+const handlers: Promise<Map<string, Handler>> = loadHandlers(config.handlers);
+handlers.catch(() => undefined); // reported by the probe task and by each run
+
+export default async function runTask(task: Task): Promise<RunReply | ProbeReply> {
+  return task.kind === 'probe' ? probe() : run(task);
+}
+
+async function probe(): Promise<ProbeReply> {
+  try {
+    return { ok: true, names: [...(await handlers).keys()] };
+  } catch (err) {
+    return { ok: false, error: serializeError(err) };
+  }
+}
+
+async function run(task: RunTask): Promise<RunReply> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = task.timeoutMs > 0
+    ? setTimeout(() => {
+      timedOut = true;
+      controller.abort(new JobTimeoutError(task.timeoutMs));
+    }, task.timeoutMs)
+    : undefined;
+  // startedAt first: the supervisor reads it once it sees this thread's id in the slot
+  startedAt[task.slot] = Date.now();
+  Atomics.store(startedOn, task.slot, threadId);
+  try {
+    const handler = (await handlers).get(task.name);
+    if (!handler) throw new UnknownHandlerError(task.name);
+    const data = parseData(task);
+    const ctx: JobContext = { id: task.id, name: task.name, queue: task.queue, attempt: task.attempt, signal: controller.signal };
+    const value: unknown = await handler(data, ctx);
+    if (timedOut) return { kind: 'timeout' };
+    const stored = value === undefined ? null : value;
+    const problem = findUnfaithfulJson(stored);
+    if (problem) {
+      throw new BrokkrError(ErrorCodes.RESULT_NOT_STORABLE, `the handler's result cannot be stored as JSON: ${problem}`);
+    }
+    return { kind: 'completed', result: JSON.stringify(stored) };
+  } catch (err) {
+    return timedOut ? { kind: 'timeout' } : { kind: 'failed', error: serializeError(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function parseData(task: RunTask): unknown {
+  try {
+    return JSON.parse(task.data);
+  } catch {
+    throw new CorruptJobError(`job ${task.id} has data that is not valid JSON`);
+  }
+}
+
+async function loadHandlers(spec: ThreadData['handlers']): Promise<Map<string, Handler>> {
+  const out = new Map<string, Handler>();
+  if (typeof spec === 'string') {
+    const mod = await importModule(spec);
+    for (const [name, value] of Object.entries(namedExports(mod))) {
+      if (typeof value === 'function' && name !== 'default') out.set(name, value as Handler);
+    }
+    if (out.size === 0) throw new HandlerLoadError(`handler module ${spec} exports no functions`);
+    return out;
+  }
+  await Promise.all(Object.entries(spec).map(async ([name, href]) => {
+    const fn = defaultExport(await importModule(href));
+    if (typeof fn !== 'function') {
+      throw new HandlerLoadError(`handler module ${href} (for job name "${name}") has no default export function`);
+    }
+    out.set(name, fn as Handler);
+  }));
+  return out;
+}
+
+async function importModule(href: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new HandlerLoadError(`cannot load handler module ${href}: ${(err as Error)?.message ?? String(err)}`, err);
+  }
+}
+
+/** A CommonJS module compiled from `export default` arrives as { default: { default: fn } }. */
+function defaultExport(mod: Record<string, unknown>): unknown {
+  const d = mod.default;
+  if (typeof d === 'function') return d;
+  if (typeof d === 'object' && d !== null && typeof (d as { default?: unknown }).default === 'function') {
+    return (d as { default: unknown }).default;
+  }
+  return undefined;
+}
+
+function namedExports(mod: Record<string, unknown>): Record<string, unknown> {
+  const d = mod.default;
+  // CommonJS: every export also sits on module.exports, which import() hands over as `default`
+  return typeof d === 'object' && d !== null ? { ...(d as Record<string, unknown>), ...mod } : mod;
+}

@@ -1,0 +1,117 @@
+import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config';
+import { ClosedError, ValidationError } from './errors';
+import { uuidv7 } from './id';
+import { jobFromHash, OPTION_FIELDS, type JobInfo, type JobOptions, type JobRef } from './job';
+import { findUnfaithfulJson } from './json';
+import { RedisBroker, type NewJob } from './redis/broker';
+import { ResultWaiter } from './result-waiter';
+
+export interface BulkJob<Data> {
+  name: string;
+  data: Data;
+  opts?: JobOptions;
+}
+
+export interface WaitOptions {
+  /** Give up after this long with WaitTimeoutError; 0 waits without limit. @default 0 */
+  timeoutMs?: number;
+}
+
+/**
+ * The producer side of one queue: enqueue jobs, read their records, wait for outcomes. Safe to
+ * use from any process; it never talks to threads.
+ *
+ * @typeParam Data the job data this queue carries
+ * @typeParam Result what its handlers return
+ */
+export class Queue<Data = unknown, Result = unknown> {
+  readonly name: string;
+  private readonly maxPayloadBytes: number;
+  private readonly broker: RedisBroker;
+  private readonly waiter: ResultWaiter;
+  private closed = false;
+
+  constructor(name: string, options: QueueOptions = {}) {
+    this.name = checkQueueName(name);
+    const o = resolveQueueOptions(options);
+    this.maxPayloadBytes = o.maxPayloadBytes;
+    this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:queue:${name}`, () => undefined);
+    this.waiter = new ResultWaiter(this.broker, this.name);
+  }
+
+  /** Adds a job; resolves once it is stored in Redis. The id is made here, so a resent write cannot make a second job. */
+  async enqueue(name: string, data: Data, opts: JobOptions = {}): Promise<JobRef> {
+    const [ref] = await this.enqueueBulk([{ name, data, opts }]);
+    return ref!;
+  }
+
+  /** Adds many jobs, one round trip per 1,000; nothing is written when any job is invalid. */
+  async enqueueBulk(jobs: BulkJob<Data>[]): Promise<JobRef[]> {
+    this.assertOpen();
+    if (!Array.isArray(jobs)) throw new ValidationError('enqueueBulk expects an array of { name, data, opts? }');
+    const prepared = jobs.map((job, i) => this.prepare(job, jobs.length === 1 ? '' : `jobs[${i}]: `));
+    await this.broker.enqueue(this.name, prepared);
+    return prepared.map(({ id, name }) => ({ id, queue: this.name, name }));
+  }
+
+  /** The job's record, or null when the id is unknown or the record has expired. */
+  async getJob(id: string): Promise<JobInfo<Data, Result> | null> {
+    this.assertOpen();
+    const hash = await this.broker.getJobHash(this.name, id);
+    return hash ? jobFromHash<Data, Result>(this.name, id, hash) : null;
+  }
+
+  /**
+   * Resolves with the job's result once it completes. Rejects with JobFailedError (its `cause` is
+   * the stored error), WaitTimeoutError, or JobNotFoundError when the id is unknown or expired.
+   */
+  async waitForResult(id: string, options: WaitOptions = {}): Promise<Result> {
+    this.assertOpen();
+    const timeoutMs = options.timeoutMs ?? 0;
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) {
+      throw new ValidationError(`waitForResult: timeoutMs must be an integer >= 0, got ${String(timeoutMs)}`);
+    }
+    return this.waiter.wait<Result>(id, timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.waiter.close();
+    await this.broker.close();
+  }
+
+  private prepare(job: BulkJob<Data>, where: string): NewJob {
+    if (typeof job !== 'object' || job === null) throw new ValidationError(`${where}each job must be an object { name, data, opts? }`);
+    const { name, data, opts = {} } = job;
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new ValidationError(`${where}job name must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`);
+    }
+    const problem = findUnfaithfulJson(data);
+    if (problem) throw new ValidationError(`${where}job data cannot be stored as JSON: ${problem.replace(/^the value/, 'data')}`);
+    const json = JSON.stringify(data);
+    const bytes = Buffer.byteLength(json);
+    if (bytes > this.maxPayloadBytes) {
+      throw new ValidationError(`${where}job data is ${bytes} bytes as JSON, over the limit of ${this.maxPayloadBytes} (maxPayloadBytes)`);
+    }
+    return { id: uuidv7(), name, data: json, opts: checkJobOptions(opts, where) };
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new ClosedError(`queue ${this.name}`);
+  }
+}
+
+function checkJobOptions(opts: unknown, where: string): JobOptions {
+  if (typeof opts !== 'object' || opts === null) throw new ValidationError(`${where}job options must be an object`);
+  const out: JobOptions = {};
+  for (const [key, value] of Object.entries(opts)) {
+    if (!(OPTION_FIELDS as readonly string[]).includes(key)) throw new ValidationError(`${where}unknown job option "${key}"`);
+    if (value === undefined) continue;
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      throw new ValidationError(`${where}job option "${key}" must be an integer >= 0, got ${JSON.stringify(value) ?? String(value)}`);
+    }
+    out[key as keyof JobOptions] = value as number;
+  }
+  return out;
+}

@@ -1,0 +1,241 @@
+import type { Redis } from 'ioredis';
+import type { ConnectionOptions } from '../config';
+import { OPTION_FIELDS, type JobOptions } from '../job';
+import { createConnection, disconnect } from './connection';
+import { queueKeys, type QueueKeys } from './keys';
+import { defineScripts, type WithScripts } from './scripts';
+
+export interface NewJob {
+  id: string;
+  name: string;
+  /** JSON text of the job's data */
+  data: string;
+  opts: JobOptions;
+}
+
+/** A job leased to this supervisor: it is active in Redis until its outcome is written. */
+export interface LeasedJob {
+  id: string;
+  token: string;
+  name: string;
+  /** JSON text, unparsed: it crosses the thread boundary as a string */
+  data: string;
+  attempt: number;
+  /** the job's own timeout, if it set one */
+  timeoutMs?: number;
+  createdAt: number;
+}
+
+/** An id taken off the wait list that could not be leased. */
+export interface DroppedId {
+  id: string;
+  reason: string;
+}
+
+export interface Outcome {
+  id: string;
+  token: string;
+  status: 'completed' | 'failed';
+  /** result JSON or serialised error JSON */
+  payload: string;
+  /** used unless the job set its own resultTtlMs / failedTtlMs */
+  defaultTtlMs: number;
+  name: string;
+  attempt: number;
+}
+
+export interface Run {
+  id: string;
+  token: string;
+}
+
+export interface StreamEntry {
+  id: string;
+  fields: Record<string, string>;
+}
+
+/** Enqueue writes this many jobs per script call; each chunk is one round trip. */
+export const ENQUEUE_CHUNK = 1000;
+
+/**
+ * The only code that talks to Redis. Every change of more than one key is one Lua script; this
+ * class builds the arguments and reads the replies. One command connection, plus one blocking
+ * connection per purpose and queue, made on first use.
+ */
+export class RedisBroker {
+  readonly redis: WithScripts<Redis>;
+  private readonly blocking = new Map<string, Redis>();
+  private readonly keysByQueue = new Map<string, QueueKeys>();
+
+  constructor(
+    private readonly connection: ConnectionOptions,
+    private readonly prefix: string,
+    private readonly clientName: string,
+    private readonly onConnectionError: (err: Error) => void,
+  ) {
+    this.redis = defineScripts(createConnection(connection, 'command', clientName));
+    this.redis.on('error', onConnectionError);
+  }
+
+  keys(queue: string): QueueKeys {
+    let keys = this.keysByQueue.get(queue);
+    if (!keys) {
+      keys = queueKeys(this.prefix, queue);
+      this.keysByQueue.set(queue, keys);
+    }
+    return keys;
+  }
+
+  /** Writes the jobs in chunks; returns how many were new (a resent id is not created twice). */
+  async enqueue(queue: string, jobs: NewJob[]): Promise<number> {
+    const k = this.keys(queue);
+    let created = 0;
+    for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
+      const chunk = jobs.slice(start, start + ENQUEUE_CHUNK);
+      const keys: string[] = [k.wait];
+      const args: (string | number)[] = [];
+      for (const job of chunk) {
+        keys.push(k.job(job.id));
+        const optionArgs: (string | number)[] = [];
+        for (const field of OPTION_FIELDS) {
+          const value = job.opts[field];
+          if (value !== undefined) optionArgs.push(field, value);
+        }
+        args.push(job.id, job.name, job.data, optionArgs.length / 2, ...optionArgs);
+      }
+      created += Number(await this.redis.brokkrEnqueue(keys.length, ...keys, ...args));
+    }
+    return created;
+  }
+
+  async fetch(queue: string, count: number, owner: string, tokenBase: string, leaseMs: number): Promise<{ jobs: LeasedJob[]; dropped: DroppedId[] }> {
+    const k = this.keys(queue);
+    const reply = (await this.redis.brokkrFetch(2, k.wait, k.active, count, owner, tokenBase, leaseMs, k.jobPrefix)) as (string | number)[];
+    const jobs: LeasedJob[] = [];
+    const dropped: DroppedId[] = [];
+    for (let i = 1; i < reply.length; i += 8) {
+      const id = String(reply[i]);
+      const state = String(reply[i + 1]);
+      if (state !== 'ok') {
+        dropped.push({ id, reason: state === 'missing' ? 'its record no longer exists' : `its record is ${state.slice(8)}, not queued` });
+        continue;
+      }
+      const timeout = String(reply[i + 6]);
+      const job: LeasedJob = {
+        id,
+        token: String(reply[i + 2]),
+        name: String(reply[i + 3]),
+        data: String(reply[i + 4]),
+        attempt: Number(reply[i + 5]),
+        createdAt: Number(reply[i + 7]),
+      };
+      if (timeout !== '') job.timeoutMs = Number(timeout);
+      jobs.push(job);
+    }
+    return { jobs, dropped };
+  }
+
+  /** Writes outcomes in one script call; returns, per outcome, whether it was written (false: lease lost). */
+  async finish(queue: string, outcomes: Outcome[], eventsMaxLen: number): Promise<{ now: number; written: boolean[] }> {
+    const k = this.keys(queue);
+    const keys = [k.active, k.completed, k.failed, k.events];
+    const args: (string | number)[] = [eventsMaxLen];
+    for (const o of outcomes) {
+      keys.push(k.job(o.id));
+      args.push(o.id, o.token, o.status, o.payload, o.defaultTtlMs, o.name, o.attempt);
+    }
+    const reply = (await this.redis.brokkrFinish(keys.length, ...keys, ...args)) as number[];
+    return { now: Number(reply[0]), written: reply.slice(1).map((v) => v === 1) };
+  }
+
+  /** Puts runs back at the front of the wait list with their attempt given back. */
+  async requeue(queue: string, runs: Run[], reason: string, eventsMaxLen: number): Promise<boolean[]> {
+    const k = this.keys(queue);
+    const keys = [k.wait, k.active, k.events, ...runs.map((r) => k.job(r.id))];
+    const args: (string | number)[] = [eventsMaxLen, reason];
+    for (const r of runs) args.push(r.id, r.token);
+    const reply = (await this.redis.brokkrRequeue(keys.length, ...keys, ...args)) as number[];
+    return reply.map((v) => v === 1);
+  }
+
+  /** Extends the leases of runs still held; returns the ids whose lease was lost. */
+  async renew(queue: string, runs: Run[], leaseMs: number): Promise<string[]> {
+    const k = this.keys(queue);
+    const keys = [k.active, ...runs.map((r) => k.job(r.id))];
+    const args: (string | number)[] = [leaseMs];
+    for (const r of runs) args.push(r.id, r.token);
+    return (await this.redis.brokkrRenew(keys.length, ...keys, ...args)) as string[];
+  }
+
+  /**
+   * Blocks until the queue's wait list is not empty or the timeout passes. BLMOVE from the list's
+   * tail to its own tail changes nothing, so it is a wait with no side effect; the job is then
+   * leased by the fetch script.
+   */
+  async waitForWork(queue: string, timeoutMs: number): Promise<boolean> {
+    const k = this.keys(queue);
+    const reply = await this.blockingConnection(`work:${queue}`).blmove(k.wait, k.wait, 'RIGHT', 'RIGHT', timeoutMs / 1000);
+    return reply !== null;
+  }
+
+  async getJobHash(queue: string, id: string): Promise<Record<string, string> | null> {
+    const hash = await this.redis.hgetall(this.keys(queue).job(id));
+    return Object.keys(hash).length === 0 ? null : hash;
+  }
+
+  async getStatuses(queue: string, ids: string[]): Promise<(string | null)[]> {
+    const k = this.keys(queue);
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(k.job(id), 'status');
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([err, value]) => (err ? null : (value as string | null)));
+  }
+
+  /** The id of the newest event, or "0-0" when the stream is empty. */
+  async lastEventId(queue: string): Promise<string> {
+    const entries = await this.redis.xrevrange(this.keys(queue).events, '+', '-', 'COUNT', 1);
+    return entries[0]?.[0] ?? '0-0';
+  }
+
+  /** Reads events after `afterId`, blocking up to `blockMs` on the queue's event reader connection. */
+  async readEvents(queue: string, afterId: string, blockMs: number, count = 1000): Promise<StreamEntry[]> {
+    const reply = await this.blockingConnection(`events:${queue}`).xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, afterId);
+    if (!reply) return [];
+    const out: StreamEntry[] = [];
+    for (const [, entries] of reply) {
+      for (const [id, flat] of entries) {
+        const fields: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+        out.push({ id, fields });
+      }
+    }
+    return out;
+  }
+
+  /** Ends the blocking connections (their pending waits reject) but keeps the command connection. */
+  async interruptBlocking(): Promise<void> {
+    const conns = [...this.blocking.values()];
+    this.blocking.clear();
+    await Promise.all(conns.map(disconnect));
+  }
+
+  async close(): Promise<void> {
+    await this.interruptBlocking();
+    if (this.redis.status === 'end') return;
+    try {
+      await this.redis.quit();
+    } catch {
+      await disconnect(this.redis);
+    }
+  }
+
+  private blockingConnection(purpose: string): Redis {
+    let conn = this.blocking.get(purpose);
+    if (!conn) {
+      conn = createConnection(this.connection, 'blocking', `${this.clientName}:${purpose}`);
+      conn.on('error', this.onConnectionError);
+      this.blocking.set(purpose, conn);
+    }
+    return conn;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The only place a Redis key is spelled. Every key of a queue carries the queue name as a Redis
+ * Cluster hash tag (`brokkr:{emails}:wait`), so one queue lives in one slot and each script
+ * touches a single slot.
+ */
+export interface QueueKeys {
+  /** list of job ids ready to run; pushed on the left, taken from the right */
+  readonly wait: string;
+  /** zset of job ids being run, scored by lease deadline (ms, Redis server time) */
+  readonly active: string;
+  /** zset of completed job ids, scored by the time their record expires */
+  readonly completed: string;
+  /** zset of failed job ids, scored by the time their record expires */
+  readonly failed: string;
+  /** stream of job lifecycle events, capped */
+  readonly events: string;
+  /** hash of per-queue state and counters */
+  readonly meta: string;
+  /** the prefix of a job's hash; `job(id)` gives the full key */
+  readonly jobPrefix: string;
+  job(id: string): string;
+}
+
+export function queueKeys(prefix: string, queue: string): QueueKeys {
+  const base = `${prefix}:{${queue}}:`;
+  const jobPrefix = `${base}job:`;
+  return {
+    wait: `${base}wait`,
+    active: `${base}active`,
+    completed: `${base}completed`,
+    failed: `${base}failed`,
+    events: `${base}events`,
+    meta: `${base}meta`,
+    jobPrefix,
+    job: (id: string) => jobPrefix + id,
+  };
+}

@@ -1,0 +1,108 @@
+import type { RequeueReason } from '../events';
+import type { Outcome, RedisBroker, Run } from '../redis/broker';
+import { backoffDelay, Notifier, sleep } from './notifier';
+
+export type Write =
+  | { kind: 'finish'; queue: string; outcome: Outcome }
+  | { kind: 'requeue'; queue: string; run: Run; reason: RequeueReason };
+
+/** Told once per write after Redis answered: `applied` is false when the lease had been lost. */
+export type OnWritten = (write: Write, applied: boolean, now: number) => void;
+
+/**
+ * Writes outcomes to Redis in batches. While one batch is being written, new outcomes gather
+ * behind it, so under load many jobs share one script call and at low load none waits for a
+ * timer. A failed write keeps its outcomes and retries with backoff until `abandon()`.
+ */
+export class OutcomeWriter {
+  private pending: Write[] = [];
+  private writing = false;
+  private abandoned = false;
+  private readonly idle = new Notifier();
+  private readonly stop = new Notifier();
+
+  constructor(
+    private readonly broker: RedisBroker,
+    private readonly eventsMaxLen: number,
+    private readonly onWritten: OnWritten,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  get size(): number {
+    return this.pending.length + (this.writing ? 1 : 0);
+  }
+
+  add(write: Write): void {
+    this.pending.push(write);
+    if (!this.writing) void this.writeAll();
+  }
+
+  /** Resolves once nothing is pending or being written. */
+  async drained(): Promise<void> {
+    while (this.size > 0) await this.idle.wait();
+  }
+
+  /** Stops retrying; what is still pending stays unwritten (its leases expire in Redis). */
+  abandon(): Write[] {
+    this.abandoned = true;
+    this.stop.notify();
+    const left = this.pending;
+    this.pending = [];
+    return left;
+  }
+
+  private async writeAll(): Promise<void> {
+    this.writing = true;
+    let failures = 0;
+    while (this.pending.length > 0 && !this.abandoned) {
+      const batch = this.pending;
+      this.pending = [];
+      try {
+        await this.writeBatch(batch);
+        failures = 0;
+      } catch (err) {
+        this.pending = batch.concat(this.pending);
+        this.onError(err);
+        await sleep(backoffDelay(failures++), this.stop.wait());
+      }
+    }
+    this.writing = false;
+    this.idle.notify();
+  }
+
+  private async writeBatch(batch: Write[]): Promise<void> {
+    const byQueue = new Map<string, { finishes: Write[]; requeues: Map<RequeueReason, Write[]> }>();
+    for (const w of batch) {
+      let group = byQueue.get(w.queue);
+      if (!group) byQueue.set(w.queue, (group = { finishes: [], requeues: new Map() }));
+      if (w.kind === 'finish') group.finishes.push(w);
+      else {
+        const list = group.requeues.get(w.reason) ?? [];
+        list.push(w);
+        group.requeues.set(w.reason, list);
+      }
+    }
+    // one group at a time: a failure leaves the groups already written out of the retry
+    for (const [queue, group] of byQueue) {
+      if (group.finishes.length > 0) {
+        const outcomes = group.finishes.map((w) => (w as Extract<Write, { kind: 'finish' }>).outcome);
+        const { now, written } = await this.broker.finish(queue, outcomes, this.eventsMaxLen);
+        removeAll(batch, group.finishes);
+        group.finishes.forEach((w, i) => this.onWritten(w, written[i] === true, now));
+      }
+      for (const [reason, writes] of group.requeues) {
+        const runs = writes.map((w) => (w as Extract<Write, { kind: 'requeue' }>).run);
+        const applied = await this.broker.requeue(queue, runs, reason, this.eventsMaxLen);
+        removeAll(batch, writes);
+        writes.forEach((w, i) => this.onWritten(w, applied[i] === true, Date.now()));
+      }
+    }
+  }
+}
+
+function removeAll(from: Write[], items: Write[]): void {
+  const gone = new Set(items);
+  let j = 0;
+  for (const w of from) if (!gone.has(w)) from[j++] = w;
+  from.length = j;
+}

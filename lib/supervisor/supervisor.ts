@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { EventEmitter } from 'eventemitter3';
+import { resolveSupervisorOptions, type ResolvedSupervisorOptions, type SupervisorOptions } from '../config';
+import { CorruptJobError, JobTimeoutError, serializeError, UnknownHandlerError, type SerializedError } from '../errors';
+import type { JobEventInfo, SupervisorEvents } from '../events';
+import { JobPool, type PoolOutcome } from '../pool/pool';
+import { RedisBroker, type LeasedJob } from '../redis/broker';
+import { resolveHandlers } from './handlers';
+import { backoffDelay, Notifier, sleep } from './notifier';
+import { OutcomeWriter, type Write } from './outcome-writer';
+
+/** How long an idle supervisor blocks on a queue before asking again (one command per wait). */
+const IDLE_WAIT_MS = 5_000;
+/** How long close() keeps trying to write the outcomes of runs it terminated. */
+const FINAL_WRITE_MS = 5_000;
+
+interface HeldRun {
+  queue: string;
+  job: LeasedJob;
+  info: JobEventInfo;
+  timeoutMs: number;
+}
+
+/**
+ * The actor that owns the Redis connections and the thread pool. Its loop: fetch as many jobs as
+ * the pool has room for (queues in priority order), dispatch each to a thread, record each outcome
+ * with its lease token, then emit the event. Nothing about a job is only in memory: a held run is
+ * active with a lease in Redis until its outcome is written.
+ */
+export class Supervisor extends EventEmitter<SupervisorEvents> {
+  readonly id: string;
+  private readonly options: ResolvedSupervisorOptions;
+  private broker: RedisBroker | null = null;
+  private pool: JobPool | null = null;
+  private writer: OutcomeWriter | null = null;
+  private handlerNames = new Set<string>();
+  private readonly held = new Map<string, HeldRun>();
+  private readonly slotFreed = new Notifier();
+  private readonly stopRequested = new Notifier();
+  private readonly pendingWaits = new Map<string, Promise<boolean>>();
+  private readonly tokenBase = randomBytes(6).toString('hex');
+  private fetchCount = 0;
+  private stopping = false;
+  private loopDone: Promise<void> | null = null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+
+  constructor(options: SupervisorOptions) {
+    super();
+    this.options = resolveSupervisorOptions(options);
+    this.id = `${hostname()}:${process.pid}:${this.tokenBase}`;
+  }
+
+  /** Jobs this supervisor holds: running on a thread, or finished with the outcome not yet written. */
+  get running(): number {
+    return this.held.size;
+  }
+
+  start(): Promise<void> {
+    if (this.closing) return Promise.reject(new Error('supervisor is closed'));
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.closeOnce();
+    return this.closing;
+  }
+
+  private async startOnce(): Promise<void> {
+    const o = this.options;
+    const handlers = resolveHandlers(o.handlers);
+    const pool = new JobPool({
+      threads: o.threads,
+      concurrency: o.concurrency,
+      handlers,
+      timeoutGraceMs: o.timeoutGraceMs,
+      ...(o.maxMemoryMb !== undefined ? { maxMemoryMb: o.maxMemoryMb } : {}),
+    });
+    try {
+      this.handlerNames = new Set(await pool.start());
+    } catch (err) {
+      await pool.destroy();
+      throw err;
+    }
+    this.pool = pool;
+    this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:supervisor:${this.id}`, (err) => this.report(err));
+    this.writer = new OutcomeWriter(this.broker, o.eventsMaxLen, (w, applied, now) => this.afterWrite(w, applied, now), (err) => this.report(err));
+    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(10, Math.floor(o.leaseMs / 3)));
+    this.renewTimer.unref();
+    this.loopDone = this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      const pool = this.pool!;
+      if (pool.free === 0) {
+        await Promise.race([this.slotFreed.wait(), this.stopRequested.wait()]);
+        continue;
+      }
+      try {
+        const taken = await this.fetchAll(pool.free);
+        failures = 0;
+        if (taken === 0 && !this.stopping) await this.waitForWork();
+      } catch (err) {
+        if (this.stopping) break;
+        this.report(err);
+        await sleep(backoffDelay(failures++), this.stopRequested.wait());
+      }
+    }
+  }
+
+  /** Fills free slots from the queues in priority order; returns how many jobs were taken. */
+  private async fetchAll(free: number): Promise<number> {
+    const o = this.options;
+    let taken = 0;
+    for (const queue of o.queues) {
+      const want = Math.min(free - taken, o.fetchBatchSize);
+      if (want <= 0 || this.stopping) break;
+      const tokenBase = `${this.tokenBase}.${(this.fetchCount++).toString(36)}`;
+      const { jobs, dropped } = await this.broker!.fetch(queue, want, this.id, tokenBase, o.leaseMs);
+      for (const d of dropped) o.logger.warn(`brokkr: dropped job id ${d.id} from the wait list of queue ${queue}: ${d.reason}`);
+      for (const job of jobs) this.dispatch(queue, job);
+      taken += jobs.length + dropped.length;
+    }
+    return taken;
+  }
+
+  /** Blocks (one connection per queue) until any queue has work, close() is called, or the wait times out. */
+  private async waitForWork(): Promise<void> {
+    const waits = this.options.queues.map((queue) => {
+      let wait = this.pendingWaits.get(queue);
+      if (!wait) {
+        wait = this.broker!.waitForWork(queue, IDLE_WAIT_MS).finally(() => this.pendingWaits.delete(queue));
+        this.pendingWaits.set(queue, wait);
+      }
+      return wait;
+    });
+    await Promise.race([...waits, this.stopRequested.wait()]);
+  }
+
+  private dispatch(queue: string, job: LeasedJob): void {
+    const timeoutMs = job.timeoutMs ?? this.options.defaultTimeoutMs;
+    const info: JobEventInfo = { id: job.id, queue, name: job.name, attempt: job.attempt };
+    this.held.set(job.id, { queue, job, info, timeoutMs });
+    this.emitSafe('active', { job: info });
+    const refusal = this.refusal(job);
+    if (refusal) {
+      this.record(job.id, { kind: 'failed', error: refusal });
+      return;
+    }
+    const pool = this.pool!;
+    void pool.run({ id: job.id, queue, name: job.name, data: job.data, attempt: job.attempt, timeoutMs })
+      .then((outcome) => {
+        this.slotFreed.notify();
+        this.record(job.id, outcome);
+      });
+  }
+
+  /** A job that cannot run at all fails at once, without a thread. */
+  private refusal(job: LeasedJob): SerializedError | null {
+    if (job.name === '' || job.data === '') {
+      return serializeError(new CorruptJobError(`job ${job.id} has a damaged record (name or data missing)`));
+    }
+    if (!this.handlerNames.has(job.name)) return serializeError(new UnknownHandlerError(job.name));
+    return null;
+  }
+
+  private record(id: string, outcome: PoolOutcome): void {
+    const run = this.held.get(id)!;
+    const { queue, job } = run;
+    if (outcome.kind === 'requeue') {
+      this.writer!.add({ kind: 'requeue', queue, run: { id, token: job.token }, reason: outcome.reason });
+      return;
+    }
+    if (outcome.kind === 'timeout') {
+      const error = serializeError(new JobTimeoutError(outcome.timeoutMs));
+      this.emitSafe('timeout', { job: run.info, error, timeoutMs: outcome.timeoutMs });
+      outcome = { kind: 'failed', error };
+    }
+    const completed = outcome.kind === 'completed';
+    this.writer!.add({
+      kind: 'finish',
+      queue,
+      outcome: {
+        id,
+        token: job.token,
+        status: outcome.kind,
+        payload: outcome.kind === 'completed' ? outcome.result : JSON.stringify(outcome.error),
+        defaultTtlMs: completed ? this.options.resultTtlMs : this.options.failedTtlMs,
+        name: job.name,
+        attempt: job.attempt,
+      },
+    });
+  }
+
+  private afterWrite(write: Write, applied: boolean, now: number): void {
+    const id = write.kind === 'finish' ? write.outcome.id : write.run.id;
+    const run = this.held.get(id);
+    this.held.delete(id);
+    if (!run) return;
+    if (!applied) {
+      this.emitSafe('dropped', { job: run.info, reason: 'the lease had passed on before the outcome was written' });
+    } else if (write.kind === 'requeue') {
+      this.emitSafe('requeued', { job: run.info, reason: write.reason });
+    } else if (write.outcome.status === 'completed') {
+      this.emitSafe('completed', { job: run.info, result: JSON.parse(write.outcome.payload), finishedAt: now });
+    } else {
+      this.emitSafe('failed', { job: run.info, error: JSON.parse(write.outcome.payload) as SerializedError, finishedAt: now });
+    }
+  }
+
+  private async renewLeases(): Promise<void> {
+    const byQueue = new Map<string, { id: string; token: string }[]>();
+    for (const run of this.held.values()) {
+      const list = byQueue.get(run.queue) ?? [];
+      list.push({ id: run.job.id, token: run.job.token });
+      byQueue.set(run.queue, list);
+    }
+    for (const [queue, runs] of byQueue) {
+      try {
+        const lost = await this.broker!.renew(queue, runs, this.options.leaseMs);
+        for (const id of lost) this.options.logger.warn(`brokkr: lost the lease of job ${id} in queue ${queue}`);
+      } catch (err) {
+        this.report(err);
+      }
+    }
+  }
+
+  private async closeOnce(): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    this.stopping = true;
+    this.stopRequested.notify();
+    if (!this.broker || !this.pool || !this.writer) return;
+    await this.broker.interruptBlocking();
+    await this.loopDone;
+    const settled = await this.allWritten(this.options.shutdownGraceMs);
+    if (!settled) {
+      await this.pool.terminateAll('shutdown');
+      if (!(await this.allWritten(FINAL_WRITE_MS))) {
+        const left = this.writer.abandon();
+        this.options.logger.error(`brokkr: closing with ${left.length} outcome(s) unwritten; their jobs stay active until their leases expire`);
+      }
+    }
+    await this.pool.destroy();
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.broker.close();
+  }
+
+  /** Resolves true once every held run is written, false when `ms` passes first. */
+  private async allWritten(ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (this.held.size > 0 || this.writer!.size > 0) {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await sleep(Math.min(left, 50));
+    }
+    return true;
+  }
+
+  private report(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (this.listenerCount('error') > 0) this.emitSafe('error', error);
+    else this.options.logger.error(`brokkr: ${error.message}`);
+  }
+
+  /** A listener that throws is logged; it never breaks the loop. */
+  private emitSafe<E extends keyof SupervisorEvents>(event: E, ...args: Parameters<SupervisorEvents[E]>): void {
+    try {
+      (this.emit as (e: E, ...a: Parameters<SupervisorEvents[E]>) => boolean)(event, ...args);
+    } catch (err) {
+      this.options.logger.error(`brokkr: a listener of "${String(event)}" threw: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+}

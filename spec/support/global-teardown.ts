@@ -1,0 +1,5 @@
+import type { EphemeralRedis } from '../../lib/devtools/ephemeral-redis';
+
+export default async function globalTeardown(): Promise<void> {
+  await (globalThis as { __brokkrRedis?: EphemeralRedis }).__brokkrRedis?.stop();
+}
