@@ -4,12 +4,12 @@
  * a value is checked first and refused with a path to the first offending part.
  * A Date is accepted and becomes its ISO string, as JSON.stringify makes it.
  */
-export function findUnfaithfulJson(value: unknown): string | null {
-  return walk(value, '', new Set<object>(), true);
+export function findUnfaithfulJson(value: unknown, label: string): string | null {
+  return walk(value, label, new Set<object>(), true);
 }
 
 function walk(value: unknown, path: string, ancestors: Set<object>, topLevel: boolean): string | null {
-  const at = path === '' ? 'the value' : path;
+  const at = path;
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -17,7 +17,7 @@ function walk(value: unknown, path: string, ancestors: Set<object>, topLevel: bo
     case 'number':
       return Number.isFinite(value) ? null : `${at} is ${value}, which JSON cannot carry`;
     case 'undefined':
-      return topLevel ? 'the value is undefined' : `${at} is undefined, which JSON drops`;
+      return topLevel ? `${at} is undefined` : `${at} is undefined, which JSON drops`;
     case 'bigint':
       return `${at} is a BigInt, which JSON cannot carry`;
     case 'function':
@@ -49,7 +49,7 @@ function walk(value: unknown, path: string, ancestors: Set<object>, topLevel: bo
     }
     if (Object.getOwnPropertySymbols(obj).length > 0) return `${at} has symbol keys, which JSON drops`;
     for (const key of Object.keys(obj)) {
-      const problem = walk((obj as Record<string, unknown>)[key], path === '' ? key : `${path}.${key}`, ancestors, false);
+      const problem = walk((obj as Record<string, unknown>)[key], `${path}.${key}`, ancestors, false);
       if (problem) return problem;
     }
     return null;

@@ -87,8 +87,8 @@ export class Queue<Data = unknown, Result = unknown> {
     if (typeof name !== 'string' || name.length === 0) {
       throw new ValidationError(`${where}job name must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`);
     }
-    const problem = findUnfaithfulJson(data);
-    if (problem) throw new ValidationError(`${where}job data cannot be stored as JSON: ${problem.replace(/^the value/, 'data')}`);
+    const problem = findUnfaithfulJson(data, 'data');
+    if (problem) throw new ValidationError(`${where}job data cannot be stored as JSON: ${problem}`);
     const json = JSON.stringify(data);
     const bytes = Buffer.byteLength(json);
     if (bytes > this.maxPayloadBytes) {

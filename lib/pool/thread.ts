@@ -56,7 +56,7 @@ async function run(task: RunTask): Promise<RunReply> {
     const value: unknown = await handler(data, ctx);
     if (timedOut) return { kind: 'timeout' };
     const stored = value === undefined ? null : value;
-    const problem = findUnfaithfulJson(stored);
+    const problem = findUnfaithfulJson(stored, 'result');
     if (problem) {
       throw new BrokkrError(ErrorCodes.RESULT_NOT_STORABLE, `the handler's result cannot be stored as JSON: ${problem}`);
     }
