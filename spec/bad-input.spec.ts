@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { ErrorCodes } from '../lib/errors';
+import { Queue } from '../lib/queue';
 import { Supervisor } from '../lib/supervisor/supervisor';
 import { Harness, fixture, memoryLogger, redisUrl, uniqueQueue, waitFor } from './support/helpers';
 
@@ -29,7 +30,7 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     await expect(queue.enqueue('echo', cyclic)).rejects.toMatchObject({ code: ErrorCodes.VALIDATION, message: expect.stringContaining('circular') });
-    const small = new (queue.constructor as typeof import('../lib/queue').Queue)(uniqueQueue(), { connection: redisUrl(), maxPayloadBytes: 100 });
+    const small = new Queue(uniqueQueue(), { connection: redisUrl(), maxPayloadBytes: 100 });
     try {
       await expect(small.enqueue('echo', 'x'.repeat(200))).rejects.toMatchObject({ message: expect.stringMatching(/202 bytes.*limit of 100/) });
     } finally {
@@ -141,7 +142,6 @@ describe('options are checked when they are given', () => {
   });
 
   it('rejects bad queue options and job options', async () => {
-    const { Queue } = await import('../lib/queue');
     expect(() => new Queue('ok', { conection: 'x' } as never)).toThrow('unknown option "conection"');
     expect(() => new Queue('')).toThrow(/queue name must be a non-empty string/);
     const queue = h.queue(uniqueQueue());

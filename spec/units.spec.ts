@@ -1,0 +1,63 @@
+import { supervisorOptionsFromEnv } from '../lib/env';
+import { deserializeError, ErrorCodes, JobFailedError, serializeError } from '../lib/errors';
+import { uuidv7 } from '../lib/id';
+import { findUnfaithfulJson } from '../lib/json';
+import { queueKeys } from '../lib/redis/keys';
+
+describe('uuidv7', () => {
+  it('makes RFC 9562 version 7 ids that sort in creation order within one millisecond', () => {
+    const ids = Array.from({ length: 5000 }, () => uuidv7(1_700_000_000_000));
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(parseInt(uuidv7(Date.now() + 10_000).replace(/-/g, '').slice(0, 12), 16)).toBeGreaterThan(1_700_000_000_000);
+  });
+});
+
+describe('findUnfaithfulJson', () => {
+  it('accepts what JSON carries unchanged', () => {
+    expect(findUnfaithfulJson({ a: [1, 'x', true, null, { b: 2.5 }], at: new Date() }, 'data')).toBeNull();
+    expect(findUnfaithfulJson(null, 'data')).toBeNull();
+  });
+  it('names the first thing JSON would change', () => {
+    expect(findUnfaithfulJson({ a: { b: [0, -Infinity] } }, 'data')).toBe('data.a.b[1] is -Infinity, which JSON cannot carry');
+    expect(findUnfaithfulJson({ [Symbol('k')]: 1 }, 'data')).toBe('data has symbol keys, which JSON drops');
+    expect(findUnfaithfulJson({ toJSON: () => 1 }, 'data')).toContain('toJSON');
+    const shared = { x: 1 };
+    expect(findUnfaithfulJson({ a: shared, b: shared }, 'data')).toBeNull(); // shared, not circular
+  });
+});
+
+describe('errors across the thread boundary', () => {
+  it('serialises Errors with name, message, stack and code, and non-Errors readably', () => {
+    const err = Object.assign(new RangeError('out'), { code: 'E_OUT' });
+    expect(serializeError(err)).toEqual({ name: 'RangeError', message: 'out', stack: err.stack, code: 'E_OUT' });
+    expect(serializeError(42)).toEqual({ name: 'NonErrorThrown', message: 'handler threw a non-Error value: 42', code: ErrorCodes.NON_ERROR_THROWN });
+    expect(serializeError(undefined).message).toBe('handler threw a non-Error value: undefined');
+  });
+  it('JobFailedError carries the stored error as its cause', () => {
+    const failed = new JobFailedError('j1', { name: 'JobTimeoutError', message: 'too slow', code: ErrorCodes.JOB_TIMEOUT });
+    expect(failed.code).toBe(ErrorCodes.JOB_FAILED);
+    expect(failed.message).toBe('job j1 failed: JobTimeoutError: too slow');
+    expect(failed.cause).toMatchObject({ name: 'JobTimeoutError', code: ErrorCodes.JOB_TIMEOUT });
+    expect(deserializeError({ name: 'X', message: 'm' }).stack).toBe('X: m');
+  });
+});
+
+describe('keys', () => {
+  it('puts every key of a queue in one Redis Cluster hash tag', () => {
+    const k = queueKeys('brokkr', 'emails');
+    for (const key of [k.wait, k.active, k.completed, k.failed, k.events, k.meta, k.job('abc')]) {
+      expect(key.startsWith('brokkr:{emails}:')).toBe(true);
+    }
+  });
+});
+
+describe('supervisorOptionsFromEnv', () => {
+  it('reads the documented variables and rejects values that are not whole numbers', () => {
+    expect(supervisorOptionsFromEnv({ REDIS_URL: 'redis://h:1', BROKKR_CONCURRENCY: '8', BROKKR_QUEUES: 'a, b' })).toEqual({
+      connection: 'redis://h:1', concurrency: 8, queues: ['a', 'b'],
+    });
+    expect(() => supervisorOptionsFromEnv({ BROKKR_THREADS: 'two' })).toThrow('BROKKR_THREADS must be a whole number, got "two"');
+  });
+});
