@@ -54,6 +54,16 @@ export interface SupervisorOptions {
   eventsMaxLen?: number;
   /** Most jobs taken in one fetch. @default 256 */
   fetchBatchSize?: number;
+  /** A job whose lease expires (or whose thread crashes with no known culprit) more often than this ends failed. @default 2 */
+  maxStalls?: number;
+  /** Largest result stored, in bytes of its JSON; a larger one fails the job. @default 1 MiB */
+  maxResultBytes?: number;
+  /** Replace a thread after it has run this many jobs; 0 never does. @default 0 */
+  recycleAfterJobs?: number;
+  /** Threads beyond the first are released after this long without work. @default 60000 */
+  threadIdleMs?: number;
+  /** On SIGTERM / SIGINT: close() warmly; on a second signal, cold. @default false */
+  handleSignals?: boolean;
   /** Where the supervisor writes what it cannot report as an event. @default console */
   logger?: Logger;
 }
@@ -64,7 +74,7 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_PREFIX = 'brokkr';
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-type Kind = 'int>=0' | 'int>0' | 'string' | 'connection' | 'queues' | 'handlers' | 'logger';
+type Kind = 'int>=0' | 'int>0' | 'string' | 'boolean' | 'connection' | 'queues' | 'handlers' | 'logger';
 
 const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   connection: 'connection',
@@ -82,6 +92,11 @@ const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   maxMemoryMb: 'int>0',
   eventsMaxLen: 'int>0',
   fetchBatchSize: 'int>0',
+  maxStalls: 'int>=0',
+  maxResultBytes: 'int>0',
+  recycleAfterJobs: 'int>=0',
+  threadIdleMs: 'int>0',
+  handleSignals: 'boolean',
   logger: 'logger',
 };
 
@@ -110,6 +125,11 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
     eventsMaxLen: options.eventsMaxLen ?? 10_000,
     fetchBatchSize: options.fetchBatchSize ?? 256,
+    maxStalls: options.maxStalls ?? 2,
+    maxResultBytes: options.maxResultBytes ?? 1024 * 1024,
+    recycleAfterJobs: options.recycleAfterJobs ?? 0,
+    threadIdleMs: options.threadIdleMs ?? 60_000,
+    handleSignals: options.handleSignals ?? false,
     logger: options.logger ?? console,
   };
 }
@@ -154,6 +174,8 @@ function checkKind(kind: Kind, value: unknown, key: string): string | null {
       return Number.isSafeInteger(value) && (value as number) >= 0 ? null : 'must be an integer >= 0';
     case 'int>0':
       return Number.isSafeInteger(value) && (value as number) > 0 ? null : 'must be an integer > 0';
+    case 'boolean':
+      return typeof value === 'boolean' ? null : 'must be true or false';
     case 'string':
       return typeof value === 'string' && value.length > 0 && !/[{}]/.test(value) ? null : 'must be a non-empty string without braces';
     case 'connection':

@@ -15,6 +15,8 @@ const INT_VARS = {
   BROKKR_LEASE_MS: 'leaseMs',
   BROKKR_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   BROKKR_MAX_MEMORY_MB: 'maxMemoryMb',
+  BROKKR_MAX_STALLS: 'maxStalls',
+  BROKKR_RECYCLE_AFTER_JOBS: 'recycleAfterJobs',
 } as const satisfies Record<string, keyof SupervisorOptions>;
 
 export type EnvSupervisorOptions = Partial<Pick<SupervisorOptions, (typeof INT_VARS)[keyof typeof INT_VARS] | 'connection' | 'prefix' | 'queues'>>;

@@ -15,10 +15,16 @@ export interface FailedEvent { job: JobEventInfo; error: SerializedError; finish
 export interface TimeoutEvent { job: JobEventInfo; error: SerializedError; timeoutMs: number }
 /** Put back to waiting through no fault of its own; the attempt is given back. */
 export interface RequeuedEvent { job: JobEventInfo; reason: RequeueReason }
+/** A job whose lease expired (its supervisor died or lost Redis) was put back by this supervisor. */
+export interface StalledEvent { job: JobEventInfo; stalls: number }
 /** A run's outcome was not written because its lease had passed to another run. */
 export interface DroppedEvent { job: JobEventInfo; reason: string }
 
-export type RequeueReason = 'thread-replaced' | 'shutdown';
+/**
+ * thread-replaced: its thread was ended for another job's timeout or recycled; shutdown: close()
+ * ran out of grace; thread-crashed: its thread died and nothing showed which job caused it.
+ */
+export type RequeueReason = 'thread-replaced' | 'shutdown' | 'thread-crashed';
 
 /** Job events in the order they can happen to one run: active, then timeout?, then completed | failed | requeued | dropped. */
 export interface SupervisorEvents {
@@ -28,6 +34,7 @@ export interface SupervisorEvents {
   timeout: (event: TimeoutEvent) => void;
   requeued: (event: RequeuedEvent) => void;
   dropped: (event: DroppedEvent) => void;
+  stalled: (event: StalledEvent) => void;
   /** Trouble of the supervisor itself (Redis unreachable, a listener that threw); never about one job. */
   error: (error: Error) => void;
 }

@@ -12,6 +12,11 @@ export interface PoolOptions {
   handlers: ThreadData['handlers'];
   timeoutGraceMs: number;
   maxMemoryMb?: number;
+  maxResultBytes: number;
+  /** a thread is replaced after running this many jobs; 0: never */
+  recycleAfterJobs: number;
+  /** threads beyond the first are released after this long idle */
+  threadIdleMs: number;
 }
 
 export interface PoolJob {
@@ -24,12 +29,17 @@ export interface PoolJob {
   timeoutMs: number;
 }
 
-/** What became of a run; the pool never rejects. */
+/**
+ * What became of a run; the pool never rejects. A `counted` requeue is charged against the job's
+ * maxStalls: it was on a crashed thread that no job could be blamed for.
+ */
 export type PoolOutcome =
   | { kind: 'completed'; result: string }
   | { kind: 'failed'; error: SerializedError }
   | { kind: 'timeout'; timeoutMs: number }
-  | { kind: 'requeue'; reason: RequeueReason };
+  | { kind: 'requeue'; reason: RequeueReason; counted: boolean };
+
+type Fate = Exclude<PoolOutcome, { kind: 'completed' }>;
 
 interface RunState {
   slot: number;
@@ -38,8 +48,8 @@ interface RunState {
   threadId: number;
   /** when the thread is terminated if the run has not ended; Infinity while unknown or unlimited */
   hardDeadline: number;
-  /** set when the pool itself ends the run's thread, to say why it ended */
-  fate: 'timeout' | RequeueReason | null;
+  /** how the run ended when its thread ended first, decided once for all runs on that thread */
+  fate: Fate | null;
 }
 
 /** How often in-flight runs are checked against their deadlines: one timer for all runs. */
@@ -47,31 +57,39 @@ const TICK_MS = 20;
 
 /**
  * The only user of piscina. Runs one job per task on a thread, enforces each job's timeout by
- * terminating the thread that runs it (piscina replaces it), and turns every ending into a plain
- * outcome. Knows nothing about Redis.
+ * terminating the thread that runs it (piscina replaces it), decides who is to blame when a
+ * thread dies, and turns every ending into a plain outcome. Knows nothing about Redis.
  */
 export class JobPool {
   private readonly piscina: Piscina;
   private readonly startedOn: Int32Array;
   private readonly startedAt: Float64Array;
+  private readonly exitedBy: Int32Array;
   private readonly freeSlots: number[] = [];
   private readonly runs = new Map<number, RunState>();
+  private readonly jobsPerThread = new Map<number, number>();
+  private readonly retiring = new Set<number>();
   private ticker: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: PoolOptions) {
-    const startedOn = new SharedArrayBuffer(4 * options.concurrency);
-    const startedAt = new SharedArrayBuffer(8 * options.concurrency);
-    this.startedOn = new Int32Array(startedOn);
-    this.startedAt = new Float64Array(startedAt);
-    for (let slot = options.concurrency - 1; slot >= 0; slot--) this.freeSlots.push(slot);
-    const workerData: ThreadData = { handlers: options.handlers, startedOn, startedAt };
-    const entry = threadEntry();
+    const slots = options.concurrency;
+    const workerData: ThreadData = {
+      handlers: options.handlers,
+      startedOn: new SharedArrayBuffer(4 * slots),
+      startedAt: new SharedArrayBuffer(8 * slots),
+      exitedBy: new SharedArrayBuffer(4 * slots),
+      maxResultBytes: options.maxResultBytes,
+    };
+    this.startedOn = new Int32Array(workerData.startedOn);
+    this.startedAt = new Float64Array(workerData.startedAt);
+    this.exitedBy = new Int32Array(workerData.exitedBy);
+    for (let slot = slots - 1; slot >= 0; slot--) this.freeSlots.push(slot);
     this.piscina = new Piscina({
-      ...entry,
-      minThreads: options.threads,
+      ...threadEntry(),
+      minThreads: 1,
       maxThreads: options.threads,
+      idleTimeout: options.threadIdleMs,
       concurrentTasksPerWorker: Math.ceil(options.concurrency / options.threads),
-      idleTimeout: Number.MAX_SAFE_INTEGER,
       workerData,
       ...(options.maxMemoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb } } : {}),
     });
@@ -87,6 +105,11 @@ export class JobPool {
     return this.runs.size;
   }
 
+  /** Live threads (piscina starts more on demand, up to `threads`, and releases idle ones). */
+  get threadCount(): number {
+    return this.piscina.threads.length;
+  }
+
   /** Loads every handler module in a thread; resolves with the job names they provide. */
   async start(): Promise<string[]> {
     const reply = (await this.piscina.run({ kind: 'probe' })) as ProbeReply;
@@ -99,25 +122,27 @@ export class JobPool {
     const slot = this.freeSlots.pop();
     if (slot === undefined) throw new Error('JobPool.run called with no free slot');
     Atomics.store(this.startedOn, slot, 0);
+    Atomics.store(this.exitedBy, slot, 0);
     const state: RunState = { slot, timeoutMs: job.timeoutMs, threadId: 0, hardDeadline: Infinity, fate: null };
     this.runs.set(slot, state);
     if (job.timeoutMs > 0) this.ensureTicker();
     const task: RunTask = { kind: 'run', slot, ...job };
     try {
       const reply = (await this.piscina.run(task)) as RunReply;
-      if (reply.kind === 'timeout' || state.fate === 'timeout') return { kind: 'timeout', timeoutMs: job.timeoutMs };
+      if (reply.kind === 'timeout' || state.fate?.kind === 'timeout') return { kind: 'timeout', timeoutMs: job.timeoutMs };
       return reply;
     } catch (err) {
-      return this.endedWithThread(state, err);
+      return state.fate ?? this.judgeThreadDeath(state, err);
     } finally {
       this.runs.delete(slot);
       this.freeSlots.push(slot);
+      this.countJob(state.threadId);
     }
   }
 
-  /** Terminates every thread at once; the runs on them end as `requeue` with this reason. */
+  /** Terminates every thread at once; the runs on them end as free requeues with this reason. */
   async terminateAll(reason: RequeueReason): Promise<void> {
-    for (const state of this.runs.values()) state.fate ??= reason;
+    for (const state of this.runs.values()) state.fate ??= { kind: 'requeue', reason, counted: false };
     await this.destroy();
   }
 
@@ -127,20 +152,30 @@ export class JobPool {
     await this.piscina.destroy();
   }
 
-  /** The run's thread exited before the run ended: by our hand, or by a crash. */
-  private endedWithThread(state: RunState, err: unknown): PoolOutcome {
-    if (state.fate === 'timeout') return { kind: 'timeout', timeoutMs: state.timeoutMs };
-    if (state.fate) return { kind: 'requeue', reason: state.fate };
-    if (this.threadOf(state) === 0) return { kind: 'requeue', reason: 'thread-replaced' }; // never started
-    const e = err as { message?: string; code?: string };
-    return {
-      kind: 'failed',
-      error: {
-        name: 'ThreadCrashedError',
-        message: `the thread running this job died: ${e?.message ?? String(err)}`,
-        code: e?.code === 'ERR_WORKER_OUT_OF_MEMORY' ? e.code : ErrorCodes.THREAD_CRASHED,
-      },
-    };
+  /**
+   * A thread died that the pool did not end. A run that called process.exit() is to blame, and
+   * so is a run that was alone on the thread (out of memory, say). Runs merely sharing the thread
+   * with a culprit go back free; with no culprit, each goes back counted against maxStalls.
+   */
+  private judgeThreadDeath(dead: RunState, err: unknown): Fate {
+    const threadId = this.threadOf(dead);
+    if (threadId === 0) return { kind: 'requeue', reason: 'thread-replaced', counted: false };
+    this.jobsPerThread.delete(threadId);
+    const onThread = [...this.runs.values()].filter((s) => s.fate === null && this.threadOf(s) === threadId);
+    const culprits = onThread.filter((s) => Atomics.load(this.exitedBy, s.slot) !== 0);
+    for (const s of onThread) {
+      const exited = Atomics.load(this.exitedBy, s.slot);
+      if (exited !== 0) {
+        s.fate = { kind: 'failed', error: { name: 'ThreadCrashedError', message: `the handler called process.exit(${exited - 1}), which ended its thread`, code: ErrorCodes.THREAD_CRASHED } };
+      } else if (culprits.length > 0) {
+        s.fate = { kind: 'requeue', reason: 'thread-crashed', counted: false };
+      } else if (onThread.length === 1) {
+        s.fate = { kind: 'failed', error: crashError(err) };
+      } else {
+        s.fate = { kind: 'requeue', reason: 'thread-crashed', counted: true };
+      }
+    }
+    return dead.fate ?? { kind: 'failed', error: crashError(err) };
   }
 
   private threadOf(state: RunState): number {
@@ -152,6 +187,21 @@ export class JobPool {
       }
     }
     return state.threadId;
+  }
+
+  /** Counts a finished run against its thread and retires the thread once it has run enough. */
+  private countJob(threadId: number): void {
+    const limit = this.options.recycleAfterJobs;
+    if (limit === 0 || threadId === 0) return;
+    const count = (this.jobsPerThread.get(threadId) ?? 0) + 1;
+    this.jobsPerThread.set(threadId, count);
+    if (count >= limit) this.retiring.add(threadId);
+    if (!this.retiring.has(threadId)) return;
+    const busy = [...this.runs.values()].some((s) => this.threadOf(s) === threadId);
+    if (busy) return;
+    this.retiring.delete(threadId);
+    this.jobsPerThread.delete(threadId);
+    void this.piscina.threads.find((w) => w.threadId === threadId)?.terminate();
   }
 
   private ensureTicker(): void {
@@ -174,15 +224,29 @@ export class JobPool {
     }
   }
 
-  /** Ends the thread of a run past its deadline; other runs on that thread are put back. */
+  /** Ends the thread of a run past its deadline; other runs on that thread are put back free. */
   private terminateFor(late: RunState): void {
-    late.fate = 'timeout';
+    late.fate = { kind: 'timeout', timeoutMs: late.timeoutMs };
+    this.jobsPerThread.delete(late.threadId);
     for (const other of this.runs.values()) {
-      if (other !== late && other.fate === null && this.threadOf(other) === late.threadId) other.fate = 'thread-replaced';
+      if (other !== late && other.fate === null && this.threadOf(other) === late.threadId) {
+        other.fate = { kind: 'requeue', reason: 'thread-replaced', counted: false };
+      }
     }
-    const worker = this.piscina.threads.find((w) => w.threadId === late.threadId);
-    void worker?.terminate();
+    void this.piscina.threads.find((w) => w.threadId === late.threadId)?.terminate();
   }
+}
+
+function crashError(err: unknown): SerializedError {
+  const e = err as { message?: string; code?: string } | null;
+  const outOfMemory = e?.code === 'ERR_WORKER_OUT_OF_MEMORY';
+  return {
+    name: 'ThreadCrashedError',
+    message: outOfMemory
+      ? `the thread running this job ran out of memory (maxMemoryMb): ${e?.message ?? ''}`.trim()
+      : `the thread running this job died: ${e?.message ?? String(err)}`,
+    code: outOfMemory ? 'ERR_WORKER_OUT_OF_MEMORY' : ErrorCodes.THREAD_CRASHED,
+  };
 }
 
 /**

@@ -11,6 +11,10 @@ export interface ThreadData {
   startedOn: SharedArrayBuffer;
   /** Per run slot: when the handler started (ms since the epoch). */
   startedAt: SharedArrayBuffer;
+  /** Per run slot: 0, or 1 + the exit code when the run's handler called process.exit(). */
+  exitedBy: SharedArrayBuffer;
+  /** Largest result stored, as JSON bytes. */
+  maxResultBytes: number;
 }
 
 export interface RunTask {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { threadId, workerData } from 'node:worker_threads';
 import { BrokkrError, CorruptJobError, ErrorCodes, HandlerLoadError, JobTimeoutError, serializeError, UnknownHandlerError } from '../errors';
 import { findUnfaithfulJson } from '../json';
@@ -19,6 +20,33 @@ export type Handler<Data = unknown, Result = unknown> = (data: Data, ctx: JobCon
 const config = workerData as ThreadData;
 const startedOn = new Int32Array(config.startedOn);
 const startedAt = new Float64Array(config.startedAt);
+const exitedBy = new Int32Array(config.exitedBy);
+
+/** Which run a callback belongs to: timers and promises made by a handler carry its scope. */
+interface RunScope {
+  slot: number;
+  fail(err: unknown): void;
+}
+const scopes = new AsyncLocalStorage<RunScope>();
+
+// process.exit() from a handler still ends the thread, but first names the run that called it.
+const realExit = process.exit.bind(process);
+process.exit = function exit(code?: number | string | null): never {
+  const scope = scopes.getStore();
+  if (scope) Atomics.store(exitedBy, scope.slot, (Number(code ?? 0) || 0) + 1);
+  return realExit(code);
+} as typeof process.exit;
+
+// An error thrown from a handler's timer, or a rejection it left unhandled, fails that handler's
+// job and leaves the thread running for the others. One no job can be blamed for ends the thread.
+function onStrayError(err: unknown): void {
+  const scope = scopes.getStore();
+  if (scope) scope.fail(err);
+  else realExit(1);
+}
+process.on('uncaughtException', onStrayError);
+process.on('unhandledRejection', onStrayError);
+
 
 // Loaded as the thread starts, so the first job does not wait for its module.
 const handlers: Promise<Map<string, Handler>> = loadHandlers(config.handlers);
@@ -53,19 +81,28 @@ async function run(task: RunTask): Promise<RunReply> {
     if (!handler) throw new UnknownHandlerError(task.name);
     const data = parseData(task);
     const ctx: JobContext = { id: task.id, name: task.name, queue: task.queue, attempt: task.attempt, signal: controller.signal };
-    const value: unknown = await handler(data, ctx);
+    let fail!: (err: unknown) => void;
+    const strayError = new Promise<never>((_resolve, reject) => (fail = reject));
+    const value: unknown = await Promise.race([scopes.run({ slot: task.slot, fail }, async () => handler(data, ctx)), strayError]);
     if (timedOut) return { kind: 'timeout' };
-    const stored = value === undefined ? null : value;
-    const problem = findUnfaithfulJson(stored, 'result');
-    if (problem) {
-      throw new BrokkrError(ErrorCodes.RESULT_NOT_STORABLE, `the handler's result cannot be stored as JSON: ${problem}`);
-    }
-    return { kind: 'completed', result: JSON.stringify(stored) };
+    return { kind: 'completed', result: storable(value) };
   } catch (err) {
     return timedOut ? { kind: 'timeout' } : { kind: 'failed', error: serializeError(err) };
   } finally {
     clearTimeout(timer);
   }
+}
+
+function storable(value: unknown): string {
+  const stored = value === undefined ? null : value;
+  const problem = findUnfaithfulJson(stored, 'result');
+  if (problem) throw new BrokkrError(ErrorCodes.RESULT_NOT_STORABLE, `the handler's result cannot be stored as JSON: ${problem}`);
+  const json = JSON.stringify(stored);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > config.maxResultBytes) {
+    throw new BrokkrError(ErrorCodes.RESULT_NOT_STORABLE, `the handler's result is ${bytes} bytes as JSON, over the limit of ${config.maxResultBytes} (maxResultBytes)`);
+  }
+  return json;
 }
 
 function parseData(task: RunTask): unknown {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ConnectionOptions } from '../config';
+import type { SerializedError } from '../errors';
 import { OPTION_FIELDS, type JobOptions } from '../job';
 import { createConnection, disconnect } from './connection';
 import { queueKeys, type QueueKeys } from './keys';
@@ -49,10 +50,34 @@ export interface Run {
   token: string;
 }
 
+export type ReleaseMode = 'free' | 'counted' | 'stalled';
+
+export interface ReleasePolicy {
+  mode: ReleaseMode;
+  reason: string;
+  maxStalls: number;
+  /** failed-record ttl unless the job set its own */
+  failedTtlMs: number;
+  eventsMaxLen: number;
+}
+
+export interface Released {
+  id: string;
+  state: 'requeued' | 'failed' | 'refused' | 'gone';
+  stalls: number;
+  attempts: number;
+  name: string;
+  /** the JobStalledError a job ended with, when state is failed */
+  error?: SerializedError;
+}
+
 export interface StreamEntry {
   id: string;
   fields: Record<string, string>;
 }
+
+/** How long close() waits for Redis to answer QUIT before it just disconnects. */
+const QUIT_WAIT_MS = 500;
 
 /** Enqueue writes this many jobs per script call; each chunk is one round trip. */
 export const ENQUEUE_CHUNK = 1000;
@@ -148,14 +173,29 @@ export class RedisBroker {
     return { now: Number(reply[0]), written: reply.slice(1).map((v) => v === 1) };
   }
 
-  /** Puts runs back at the front of the wait list with their attempt given back. */
-  async requeue(queue: string, runs: Run[], reason: string, eventsMaxLen: number): Promise<boolean[]> {
+  /** Takes runs off the active set and puts their jobs back at the front of the wait list (see release-4.lua). */
+  async release(queue: string, runs: Run[], policy: ReleasePolicy): Promise<Released[]> {
     const k = this.keys(queue);
-    const keys = [k.wait, k.active, k.events, ...runs.map((r) => k.job(r.id))];
-    const args: (string | number)[] = [eventsMaxLen, reason];
+    const keys = [k.wait, k.active, k.failed, k.events, ...runs.map((r) => k.job(r.id))];
+    const args: (string | number)[] = [policy.eventsMaxLen, policy.mode, policy.reason, policy.maxStalls, policy.failedTtlMs];
     for (const r of runs) args.push(r.id, r.token);
-    const reply = (await this.redis.brokkrRequeue(keys.length, ...keys, ...args)) as number[];
-    return reply.map((v) => v === 1);
+    const reply = (await this.redis.brokkrRelease(keys.length, ...keys, ...args)) as (string | number)[];
+    const out: Released[] = [];
+    for (let i = 0; i < reply.length; i += 5) {
+      const released: Released = { id: runs[i / 5]!.id, state: String(reply[i]) as Released['state'], stalls: Number(reply[i + 1]), attempts: Number(reply[i + 2]), name: String(reply[i + 3]) };
+      if (reply[i + 4]) released.error = JSON.parse(String(reply[i + 4])) as SerializedError;
+      out.push(released);
+    }
+    return out;
+  }
+
+  /** Runs whose lease has expired by Redis server time, with their tokens. */
+  async expired(queue: string, limit: number): Promise<Run[]> {
+    const k = this.keys(queue);
+    const reply = (await this.redis.brokkrExpired(1, k.active, limit, k.jobPrefix)) as string[];
+    const runs: Run[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) runs.push({ id: reply[i]!, token: reply[i + 1]! });
+    return runs;
   }
 
   /** Extends the leases of runs still held; returns the ids whose lease was lost. */
@@ -219,14 +259,13 @@ export class RedisBroker {
     await Promise.all(conns.map(disconnect));
   }
 
+  /** Ends every connection; a Redis that does not answer QUIT promptly is disconnected. */
   async close(): Promise<void> {
     await this.interruptBlocking();
     if (this.redis.status === 'end') return;
-    try {
-      await this.redis.quit();
-    } catch {
-      await disconnect(this.redis);
-    }
+    const quit = this.redis.quit().catch(() => undefined);
+    await Promise.race([quit, new Promise((r) => setTimeout(r, QUIT_WAIT_MS).unref())]);
+    await disconnect(this.redis);
   }
 
   private blockingConnection(purpose: string): Redis {

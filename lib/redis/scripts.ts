@@ -11,8 +11,9 @@ const SCRIPT_FILES = {
   brokkrEnqueue: 'enqueue-1.lua',
   brokkrFetch: 'fetch-2.lua',
   brokkrFinish: 'finish-4.lua',
-  brokkrRequeue: 'requeue-3.lua',
+  brokkrRelease: 'release-4.lua',
   brokkrRenew: 'renew-1.lua',
+  brokkrExpired: 'expired-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

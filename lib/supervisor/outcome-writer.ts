@@ -1,13 +1,23 @@
+import type { SerializedError } from '../errors';
 import type { RequeueReason } from '../events';
-import type { Outcome, RedisBroker, Run } from '../redis/broker';
+import type { Outcome, RedisBroker, Released, ReleaseMode, Run } from '../redis/broker';
 import { backoffDelay, Notifier, sleep } from './notifier';
 
 export type Write =
   | { kind: 'finish'; queue: string; outcome: Outcome }
-  | { kind: 'requeue'; queue: string; run: Run; reason: RequeueReason };
+  | { kind: 'release'; queue: string; run: Run; mode: Exclude<ReleaseMode, 'stalled'>; reason: RequeueReason };
 
-/** Told once per write after Redis answered: `applied` is false when the lease had been lost. */
-export type OnWritten = (write: Write, applied: boolean, now: number) => void;
+/**
+ * Told once per write after Redis answered. A finish reports `written` or `refused` (the lease
+ * had been lost); a release reports what release-4.lua did.
+ */
+export type OnWritten = (write: Write, state: 'written' | Released['state'], now: number, error?: SerializedError) => void;
+
+export interface ReleaseSettings {
+  maxStalls: number;
+  failedTtlMs: number;
+  eventsMaxLen: number;
+}
 
 /**
  * Writes outcomes to Redis in batches. While one batch is being written, new outcomes gather
@@ -23,7 +33,7 @@ export class OutcomeWriter {
 
   constructor(
     private readonly broker: RedisBroker,
-    private readonly eventsMaxLen: number,
+    private readonly settings: ReleaseSettings,
     private readonly onWritten: OnWritten,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -71,30 +81,32 @@ export class OutcomeWriter {
   }
 
   private async writeBatch(batch: Write[]): Promise<void> {
-    const byQueue = new Map<string, { finishes: Write[]; requeues: Map<RequeueReason, Write[]> }>();
+    const byQueue = new Map<string, { finishes: Write[]; releases: Map<string, Write[]> }>();
     for (const w of batch) {
       let group = byQueue.get(w.queue);
-      if (!group) byQueue.set(w.queue, (group = { finishes: [], requeues: new Map() }));
+      if (!group) byQueue.set(w.queue, (group = { finishes: [], releases: new Map() }));
       if (w.kind === 'finish') group.finishes.push(w);
       else {
-        const list = group.requeues.get(w.reason) ?? [];
+        const policy = `${w.mode}:${w.reason}`;
+        const list = group.releases.get(policy) ?? [];
         list.push(w);
-        group.requeues.set(w.reason, list);
+        group.releases.set(policy, list);
       }
     }
     // one group at a time: a failure leaves the groups already written out of the retry
     for (const [queue, group] of byQueue) {
       if (group.finishes.length > 0) {
         const outcomes = group.finishes.map((w) => (w as Extract<Write, { kind: 'finish' }>).outcome);
-        const { now, written } = await this.broker.finish(queue, outcomes, this.eventsMaxLen);
+        const { now, written } = await this.broker.finish(queue, outcomes, this.settings.eventsMaxLen);
         removeAll(batch, group.finishes);
-        group.finishes.forEach((w, i) => this.onWritten(w, written[i] === true, now));
+        group.finishes.forEach((w, i) => this.onWritten(w, written[i] ? 'written' : 'refused', now));
       }
-      for (const [reason, writes] of group.requeues) {
-        const runs = writes.map((w) => (w as Extract<Write, { kind: 'requeue' }>).run);
-        const applied = await this.broker.requeue(queue, runs, reason, this.eventsMaxLen);
+      for (const writes of group.releases.values()) {
+        const first = writes[0] as Extract<Write, { kind: 'release' }>;
+        const runs = writes.map((w) => (w as Extract<Write, { kind: 'release' }>).run);
+        const released = await this.broker.release(queue, runs, { ...this.settings, mode: first.mode, reason: first.reason });
         removeAll(batch, writes);
-        writes.forEach((w, i) => this.onWritten(w, applied[i] === true, Date.now()));
+        writes.forEach((w, i) => this.onWritten(w, released[i]?.state ?? 'refused', Date.now(), released[i]?.error));
       }
     }
   }

@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import { resolveSupervisorOptions, type ResolvedSupervisorOptions, type SupervisorOptions } from '../config';
-import { CorruptJobError, JobTimeoutError, serializeError, UnknownHandlerError, type SerializedError } from '../errors';
+import { CorruptJobError, ErrorCodes, JobTimeoutError, serializeError, UnknownHandlerError, type SerializedError } from '../errors';
 import type { JobEventInfo, SupervisorEvents } from '../events';
 import { JobPool, type PoolOutcome } from '../pool/pool';
-import { RedisBroker, type LeasedJob } from '../redis/broker';
+import { RedisBroker, type LeasedJob, type Released } from '../redis/broker';
 import { resolveHandlers } from './handlers';
+import { LeaseKeeper } from './lease-keeper';
 import { backoffDelay, Notifier, sleep } from './notifier';
 import { OutcomeWriter, type Write } from './outcome-writer';
+import { onShutdownSignals } from './signals';
 
 /** How long an idle supervisor blocks on a queue before asking again (one command per wait). */
 const IDLE_WAIT_MS = 5_000;
@@ -43,7 +45,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private fetchCount = 0;
   private stopping = false;
   private loopDone: Promise<void> | null = null;
-  private renewTimer: NodeJS.Timeout | null = null;
+  private leases: LeaseKeeper | null = null;
+  private detachSignals: (() => void) | null = null;
+  private readonly graceCut = new Notifier();
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -64,8 +68,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.starting;
   }
 
-  close(): Promise<void> {
-    this.closing ??= this.closeOnce();
+  /**
+   * Stops fetching and lets jobs in flight finish within `graceMs` (default `shutdownGraceMs`);
+   * then terminates their threads and puts their jobs back without charging an attempt.
+   * Idempotent: a second call returns the same promise, and one with `graceMs: 0` cuts the grace
+   * of a close already under way (a cold shutdown).
+   */
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    const graceMs = options.graceMs ?? this.options.shutdownGraceMs;
+    if (this.closing) {
+      if (graceMs === 0) this.graceCut.notify();
+      return this.closing;
+    }
+    this.closing = this.closeOnce(graceMs);
     return this.closing;
   }
 
@@ -77,6 +92,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       concurrency: o.concurrency,
       handlers,
       timeoutGraceMs: o.timeoutGraceMs,
+      maxResultBytes: o.maxResultBytes,
+      recycleAfterJobs: o.recycleAfterJobs,
+      threadIdleMs: o.threadIdleMs,
       ...(o.maxMemoryMb !== undefined ? { maxMemoryMb: o.maxMemoryMb } : {}),
     });
     try {
@@ -87,9 +105,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.pool = pool;
     this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:supervisor:${this.id}`, (err) => this.report(err));
-    this.writer = new OutcomeWriter(this.broker, o.eventsMaxLen, (w, applied, now) => this.afterWrite(w, applied, now), (err) => this.report(err));
-    this.renewTimer = setInterval(() => void this.renewLeases(), Math.max(10, Math.floor(o.leaseMs / 3)));
-    this.renewTimer.unref();
+    const releaseSettings = { maxStalls: o.maxStalls, failedTtlMs: o.failedTtlMs, eventsMaxLen: o.eventsMaxLen };
+    this.writer = new OutcomeWriter(this.broker, releaseSettings, (w, state, now, error) => this.afterWrite(w, state, now, error), (err) => this.report(err));
+    this.leases = new LeaseKeeper(this.broker, { queues: o.queues, leaseMs: o.leaseMs, ...releaseSettings }, {
+      held: () => [...this.held.values()].map((r) => ({ queue: r.queue, id: r.job.id, token: r.job.token })),
+      lost: (queue, id) => o.logger.warn(`brokkr: lost the lease of job ${id} in queue ${queue}; its outcome will not be written here`),
+      reaped: (queue, released) => this.afterReap(queue, released),
+      error: (err) => this.report(err),
+    });
+    this.leases.start();
+    if (o.handleSignals) this.detachSignals = onShutdownSignals((cold) => this.close(cold ? { graceMs: 0 } : {}), o.logger);
     this.loopDone = this.loop();
   }
 
@@ -173,7 +198,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const run = this.held.get(id)!;
     const { queue, job } = run;
     if (outcome.kind === 'requeue') {
-      this.writer!.add({ kind: 'requeue', queue, run: { id, token: job.token }, reason: outcome.reason });
+      const mode = outcome.counted ? 'counted' : 'free';
+      this.writer!.add({ kind: 'release', queue, run: { id, token: job.token }, mode, reason: outcome.reason });
       return;
     }
     if (outcome.kind === 'timeout') {
@@ -197,15 +223,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     });
   }
 
-  private afterWrite(write: Write, applied: boolean, now: number): void {
+  private afterWrite(write: Write, state: 'written' | Released['state'], now: number, error?: SerializedError): void {
     const id = write.kind === 'finish' ? write.outcome.id : write.run.id;
     const run = this.held.get(id);
     this.held.delete(id);
     if (!run) return;
-    if (!applied) {
-      this.emitSafe('dropped', { job: run.info, reason: 'the lease had passed on before the outcome was written' });
-    } else if (write.kind === 'requeue') {
-      this.emitSafe('requeued', { job: run.info, reason: write.reason });
+    if (state === 'refused' || state === 'gone') {
+      this.emitSafe('dropped', { job: run.info, reason: state === 'gone' ? 'the job record no longer exists' : 'the lease had passed on before the outcome was written' });
+    } else if (write.kind === 'release') {
+      if (state === 'failed') this.emitSafe('failed', { job: run.info, error: error ?? stallError(write.reason), finishedAt: now });
+      else this.emitSafe('requeued', { job: run.info, reason: write.reason });
     } else if (write.outcome.status === 'completed') {
       this.emitSafe('completed', { job: run.info, result: JSON.parse(write.outcome.payload), finishedAt: now });
     } else {
@@ -213,50 +240,45 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  private async renewLeases(): Promise<void> {
-    const byQueue = new Map<string, { id: string; token: string }[]>();
-    for (const run of this.held.values()) {
-      const list = byQueue.get(run.queue) ?? [];
-      list.push({ id: run.job.id, token: run.job.token });
-      byQueue.set(run.queue, list);
-    }
-    for (const [queue, runs] of byQueue) {
-      try {
-        const lost = await this.broker!.renew(queue, runs, this.options.leaseMs);
-        for (const id of lost) this.options.logger.warn(`brokkr: lost the lease of job ${id} in queue ${queue}`);
-      } catch (err) {
-        this.report(err);
-      }
+  /** Jobs of a dead supervisor that this one put back (or failed past maxStalls). */
+  private afterReap(queue: string, released: Released[]): void {
+    const now = Date.now();
+    for (const r of released) {
+      const job: JobEventInfo = { id: r.id, queue, name: r.name, attempt: r.attempts };
+      if (r.state === 'requeued') this.emitSafe('stalled', { job, stalls: r.stalls });
+      else if (r.state === 'failed') this.emitSafe('failed', { job, error: r.error ?? stallError('lease expired'), finishedAt: now });
     }
   }
 
-  private async closeOnce(): Promise<void> {
+  private async closeOnce(graceMs: number): Promise<void> {
     await this.starting?.catch(() => undefined);
     this.stopping = true;
     this.stopRequested.notify();
-    if (!this.broker || !this.pool || !this.writer) return;
+    this.detachSignals?.();
+    if (!this.broker || !this.pool || !this.writer || !this.leases) return;
     await this.broker.interruptBlocking();
     await this.loopDone;
-    const settled = await this.allWritten(this.options.shutdownGraceMs);
-    if (!settled) {
+    if (!(await this.allWritten(graceMs, this.graceCut.wait()))) {
       await this.pool.terminateAll('shutdown');
       if (!(await this.allWritten(FINAL_WRITE_MS))) {
         const left = this.writer.abandon();
-        this.options.logger.error(`brokkr: closing with ${left.length} outcome(s) unwritten; their jobs stay active until their leases expire`);
+        this.options.logger.error(`brokkr: closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`);
       }
     }
+    await this.leases.stop();
     await this.pool.destroy();
-    if (this.renewTimer) clearInterval(this.renewTimer);
     await this.broker.close();
   }
 
-  /** Resolves true once every held run is written, false when `ms` passes first. */
-  private async allWritten(ms: number): Promise<boolean> {
+  /** Resolves true once every held run is written, false when `ms` passes or `cut` resolves first. */
+  private async allWritten(ms: number, cut?: Promise<void>): Promise<boolean> {
     const deadline = Date.now() + ms;
+    let cutShort = false;
+    void cut?.then(() => (cutShort = true));
     while (this.held.size > 0 || this.writer!.size > 0) {
       const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await sleep(Math.min(left, 50));
+      if (left <= 0 || cutShort) return false;
+      await sleep(Math.min(left, 20), cut);
     }
     return true;
   }
@@ -275,4 +297,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.options.logger.error(`brokkr: a listener of "${String(event)}" threw: ${(err as Error)?.message ?? String(err)}`);
     }
   }
+}
+
+function stallError(reason: string): SerializedError {
+  return { name: 'JobStalledError', message: `job stalled more often than maxStalls allows (${reason})`, code: ErrorCodes.JOB_STALLED };
 }

@@ -1,0 +1,92 @@
+import type { Released, RedisBroker, Run } from '../redis/broker';
+
+export interface HeldLease extends Run {
+  queue: string;
+}
+
+export interface LeaseKeeperOptions {
+  queues: string[];
+  leaseMs: number;
+  maxStalls: number;
+  failedTtlMs: number;
+  eventsMaxLen: number;
+}
+
+export interface LeaseKeeperHooks {
+  /** the leases this supervisor holds right now */
+  held(): Iterable<HeldLease>;
+  /** a lease of ours was found taken over */
+  lost(queue: string, id: string): void;
+  /** jobs of another (dead) supervisor put back or failed */
+  reaped(queue: string, released: Released[]): void;
+  error(err: unknown): void;
+}
+
+/** Most expired leases released per queue per heartbeat. */
+const REAP_BATCH = 100;
+
+/**
+ * The heartbeat: every leaseMs / 3, renew the leases this supervisor holds, then release jobs
+ * whose leases expired elsewhere. Own leases come first, so after an outage longer than a lease
+ * a supervisor keeps its jobs instead of every supervisor reaping every other's at once.
+ * Renewing here, not in the threads, means a CPU-bound handler can never look stalled.
+ */
+export class LeaseKeeper {
+  private timer: NodeJS.Timeout | null = null;
+  private beating: Promise<void> | null = null;
+
+  constructor(private readonly broker: RedisBroker, private readonly options: LeaseKeeperOptions, private readonly hooks: LeaseKeeperHooks) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.beat(), Math.max(10, Math.floor(this.options.leaseMs / 3)));
+    this.timer.unref();
+    void this.beat();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.beating;
+  }
+
+  /** One heartbeat; overlapping calls share the one in progress. */
+  beat(): Promise<void> {
+    this.beating ??= this.renewThenReap().finally(() => {
+      this.beating = null;
+    });
+    return this.beating;
+  }
+
+  private async renewThenReap(): Promise<void> {
+    const byQueue = new Map<string, Run[]>();
+    for (const lease of this.hooks.held()) {
+      const list = byQueue.get(lease.queue) ?? [];
+      list.push({ id: lease.id, token: lease.token });
+      byQueue.set(lease.queue, list);
+    }
+    const mine = new Set<string>();
+    for (const [queue, runs] of byQueue) {
+      try {
+        for (const run of runs) mine.add(run.id);
+        const lost = await this.broker.renew(queue, runs, this.options.leaseMs);
+        for (const id of lost) this.hooks.lost(queue, id);
+      } catch (err) {
+        this.hooks.error(err);
+        return; // no reaping without having renewed: another's lease may only look expired to us
+      }
+    }
+    for (const queue of this.options.queues) {
+      try {
+        const expired = (await this.broker.expired(queue, REAP_BATCH)).filter((r) => !mine.has(r.id));
+        if (expired.length === 0) continue;
+        const released = await this.broker.release(queue, expired, {
+          mode: 'stalled', reason: 'lease expired', maxStalls: this.options.maxStalls,
+          failedTtlMs: this.options.failedTtlMs, eventsMaxLen: this.options.eventsMaxLen,
+        });
+        this.hooks.reaped(queue, released);
+      } catch (err) {
+        this.hooks.error(err);
+      }
+    }
+  }
+}
