@@ -62,6 +62,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.held.size;
   }
 
+  /** Live worker threads (more start on demand up to `threads`; idle ones are released). */
+  get threadCount(): number {
+    return this.pool?.threadCount ?? 0;
+  }
+
   start(): Promise<void> {
     if (this.closing) return Promise.reject(new Error('supervisor is closed'));
     this.starting ??= this.startOnce();

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue } from '../../lib/queue';
@@ -55,4 +56,34 @@ export class Harness {
     const closers = this.closers.splice(0);
     await Promise.all(closers.map((c) => c().catch(() => undefined)));
   }
+}
+
+export interface ChildSupervisor {
+  child: ChildProcess;
+  lines: string[];
+  ready: Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts a supervisor in its own Node process (see child-supervisor.ts); `ready` resolves once it serves. */
+export function spawnSupervisor(config: { url: string; queues: string[]; handlers: Record<string, string>; options?: Record<string, unknown> }): ChildSupervisor {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child-supervisor.ts'), JSON.stringify(config)], {
+    cwd: join(__dirname, '..', '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  let stderr = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line) lines.push(line);
+      if (lines.includes('ready')) resolve();
+    });
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.once('exit', () => reject(new Error(`child supervisor exited before it was ready: ${stderr}`)));
+  });
+  ready.catch(() => undefined);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { child, lines, ready, exited };
 }
