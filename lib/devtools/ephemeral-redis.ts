@@ -94,7 +94,12 @@ async function launch(binary: string, args: string[], port: number): Promise<Chi
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited at start (code ${child.exitCode}): ${stderr.trim()}`);
-    if (await answersPing(port)) return child;
+    if (await answersPing(port)) {
+      // the server must not keep its parent alive: stop() ends it, and a crashed parent's leftovers are throwaway
+      child.unref();
+      (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+      return child;
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
   child.kill('SIGKILL');

@@ -13,6 +13,18 @@ export class Notifier {
   }
 }
 
+/** A one-way switch: once opened, `opened` stays resolved, so a late waiter is not left behind. */
+export class Latch {
+  private release!: () => void;
+  readonly opened: Promise<void> = new Promise((resolve) => (this.release = resolve));
+  isOpen = false;
+
+  open(): void {
+    this.isOpen = true;
+    this.release();
+  }
+}
+
 /** Resolves after `ms`, or earlier when `until` resolves. */
 export function sleep(ms: number, until?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {

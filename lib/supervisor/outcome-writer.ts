@@ -1,7 +1,7 @@
 import type { SerializedError } from '../errors';
 import type { RequeueReason } from '../events';
 import type { Outcome, RedisBroker, Released, ReleaseMode, Run } from '../redis/broker';
-import { backoffDelay, Notifier, sleep } from './notifier';
+import { backoffDelay, Latch, Notifier, sleep } from './notifier';
 
 export type Write =
   | { kind: 'finish'; queue: string; outcome: Outcome }
@@ -29,7 +29,7 @@ export class OutcomeWriter {
   private writing = false;
   private abandoned = false;
   private readonly idle = new Notifier();
-  private readonly stop = new Notifier();
+  private readonly stop = new Latch();
 
   constructor(
     private readonly broker: RedisBroker,
@@ -55,7 +55,7 @@ export class OutcomeWriter {
   /** Stops retrying; what is still pending stays unwritten (its leases expire in Redis). */
   abandon(): Write[] {
     this.abandoned = true;
-    this.stop.notify();
+    this.stop.open();
     const left = this.pending;
     this.pending = [];
     return left;
@@ -73,7 +73,7 @@ export class OutcomeWriter {
       } catch (err) {
         this.pending = batch.concat(this.pending);
         this.onError(err);
-        await sleep(backoffDelay(failures++), this.stop.wait());
+        await sleep(backoffDelay(failures++), this.stop.opened);
       }
     }
     this.writing = false;

@@ -8,7 +8,7 @@ import { JobPool, type PoolOutcome } from '../pool/pool';
 import { RedisBroker, type LeasedJob, type Released } from '../redis/broker';
 import { resolveHandlers } from './handlers';
 import { LeaseKeeper } from './lease-keeper';
-import { backoffDelay, Notifier, sleep } from './notifier';
+import { backoffDelay, Latch, Notifier, sleep } from './notifier';
 import { OutcomeWriter, type Write } from './outcome-writer';
 import { onShutdownSignals } from './signals';
 
@@ -39,7 +39,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private handlerNames = new Set<string>();
   private readonly held = new Map<string, HeldRun>();
   private readonly slotFreed = new Notifier();
-  private readonly stopRequested = new Notifier();
+  private readonly stopRequested = new Latch();
   private readonly pendingWaits = new Map<string, Promise<boolean>>();
   private readonly tokenBase = randomBytes(6).toString('hex');
   private fetchCount = 0;
@@ -47,7 +47,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private loopDone: Promise<void> | null = null;
   private leases: LeaseKeeper | null = null;
   private detachSignals: (() => void) | null = null;
-  private readonly graceCut = new Notifier();
+  private readonly graceCut = new Latch();
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -82,7 +82,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   close(options: { graceMs?: number } = {}): Promise<void> {
     const graceMs = options.graceMs ?? this.options.shutdownGraceMs;
     if (this.closing) {
-      if (graceMs === 0) this.graceCut.notify();
+      if (graceMs === 0) this.graceCut.open();
       return this.closing;
     }
     this.closing = this.closeOnce(graceMs);
@@ -128,7 +128,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     while (!this.stopping) {
       const pool = this.pool!;
       if (pool.free === 0) {
-        await Promise.race([this.slotFreed.wait(), this.stopRequested.wait()]);
+        await Promise.race([this.slotFreed.wait(), this.stopRequested.opened]);
         continue;
       }
       try {
@@ -138,7 +138,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       } catch (err) {
         if (this.stopping) break;
         this.report(err);
-        await sleep(backoffDelay(failures++), this.stopRequested.wait());
+        await sleep(backoffDelay(failures++), this.stopRequested.opened);
       }
     }
   }
@@ -169,7 +169,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       return wait;
     });
-    await Promise.race([...waits, this.stopRequested.wait()]);
+    await Promise.race([...waits, this.stopRequested.opened]);
   }
 
   private dispatch(queue: string, job: LeasedJob): void {
@@ -258,12 +258,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async closeOnce(graceMs: number): Promise<void> {
     await this.starting?.catch(() => undefined);
     this.stopping = true;
-    this.stopRequested.notify();
-    this.detachSignals?.();
+    this.stopRequested.open();
     if (!this.broker || !this.pool || !this.writer || !this.leases) return;
     await this.broker.interruptBlocking();
     await this.loopDone;
-    if (!(await this.allWritten(graceMs, this.graceCut.wait()))) {
+    if (!(await this.allWritten(graceMs, this.graceCut.opened))) {
       await this.pool.terminateAll('shutdown');
       if (!(await this.allWritten(FINAL_WRITE_MS))) {
         const left = this.writer.abandon();
@@ -273,6 +272,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.leases.stop();
     await this.pool.destroy();
     await this.broker.close();
+    this.detachSignals?.(); // only now: a second signal during the grace must reach us
   }
 
   /** Resolves true once every held run is written, false when `ms` passes or `cut` resolves first. */
