@@ -69,6 +69,27 @@ describe('a supervisor killed with SIGKILL', () => {
 });
 
 describe('leases', () => {
+  it('a supervisor frozen past its lease (SIGSTOP) loses the job to another, and its late outcome is dropped', async () => {
+    const name = uniqueQueue();
+    const queue = h.queue(name);
+    const frozen = spawnSupervisor({ url: redisUrl(), queues: [name], handlers: { sleep: 'sleep' }, options: { leaseMs: 500 } });
+    children.push(frozen);
+    await frozen.ready;
+    const job = await queue.enqueue('sleep', { ms: 1_000, value: 'result' });
+    await waitFor(() => frozen.lines.includes(`active ${job.id}`), 10_000, 'job active in the child');
+    frozen.child.kill('SIGSTOP');
+    const rescuer = h.supervisor({ queues: [name], leaseMs: 500, handlers: { sleep: fixture('sleep') } });
+    const completed: string[] = [];
+    rescuer.on('completed', (e) => completed.push(`${e.job.id} attempt ${e.job.attempt}`));
+    await rescuer.start();
+    await waitFor(() => completed.length === 1, 15_000, 'the rescuer to complete the job');
+    frozen.child.kill('SIGCONT');
+    await waitFor(() => frozen.lines.includes(`dropped ${job.id}`), 15_000, 'the frozen supervisor to drop its late outcome');
+    expect(completed).toEqual([`${job.id} attempt 2`]);
+    expect(frozen.lines).not.toContain(`completed ${job.id}`);
+    expect(await queue.getJob(job.id)).toMatchObject({ status: 'completed', attempts: 2, result: 'result' });
+  });
+
   it('a CPU-bound handler blocking its thread for several lease lengths is never marked stalled or run twice', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
