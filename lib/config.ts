@@ -22,6 +22,12 @@ export interface QueueOptions {
   prefix?: string;
   /** Largest accepted job data, in bytes of its JSON. @default 1 MiB */
   maxPayloadBytes?: number;
+  /** How long enqueue and getJob keep retrying while Redis is unreachable before rejecting with BrokerUnavailableError. @default 10000 */
+  brokerWaitMs?: number;
+  /** A Redis command without an answer for this long fails and is retried (a stalled Redis). @default 5000 */
+  commandTimeoutMs?: number;
+  /** Longest wait between retries and between reconnection attempts. @default 2000 */
+  retryMaxDelayMs?: number;
 }
 
 export interface SupervisorOptions {
@@ -64,6 +70,10 @@ export interface SupervisorOptions {
   threadIdleMs?: number;
   /** On SIGTERM / SIGINT: close() warmly; on a second signal, cold. @default false */
   handleSignals?: boolean;
+  /** A Redis command without an answer for this long fails and is retried (a stalled Redis). @default 5000 */
+  commandTimeoutMs?: number;
+  /** Longest wait between retries of a broker operation and between reconnection attempts; retries go on until close(). @default 2000 */
+  retryMaxDelayMs?: number;
   /** Where the supervisor writes what it cannot report as an event. @default console */
   logger?: Logger;
 }
@@ -97,6 +107,8 @@ const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   recycleAfterJobs: 'int>=0',
   threadIdleMs: 'int>0',
   handleSignals: 'boolean',
+  commandTimeoutMs: 'int>0',
+  retryMaxDelayMs: 'int>0',
   logger: 'logger',
 };
 
@@ -104,6 +116,9 @@ const QUEUE_FIELDS: Record<keyof QueueOptions, Kind> = {
   connection: 'connection',
   prefix: 'string',
   maxPayloadBytes: 'int>0',
+  brokerWaitMs: 'int>=0',
+  commandTimeoutMs: 'int>0',
+  retryMaxDelayMs: 'int>0',
 };
 
 export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSupervisorOptions {
@@ -130,6 +145,8 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     recycleAfterJobs: options.recycleAfterJobs ?? 0,
     threadIdleMs: options.threadIdleMs ?? 60_000,
     handleSignals: options.handleSignals ?? false,
+    commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
+    retryMaxDelayMs: options.retryMaxDelayMs ?? 2_000,
     logger: options.logger ?? console,
   };
 }
@@ -140,6 +157,9 @@ export function resolveQueueOptions(options: QueueOptions = {}): Required<QueueO
     connection: options.connection ?? DEFAULT_REDIS_URL,
     prefix: options.prefix ?? DEFAULT_PREFIX,
     maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    brokerWaitMs: options.brokerWaitMs ?? 10_000,
+    commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
+    retryMaxDelayMs: options.retryMaxDelayMs ?? 2_000,
   };
 }
 

@@ -1,4 +1,7 @@
 import type { SerializedError } from './errors';
+import type { BrokerDownEvent, BrokerUpEvent } from './redis/health';
+
+export type { BrokerDownEvent, BrokerUpEvent };
 
 /** Who a job event is about. One plain object, the same a cross-process event stream carries. */
 export interface JobEventInfo {
@@ -35,6 +38,10 @@ export interface SupervisorEvents {
   requeued: (event: RequeuedEvent) => void;
   dropped: (event: DroppedEvent) => void;
   stalled: (event: StalledEvent) => void;
-  /** Trouble of the supervisor itself (Redis unreachable, a listener that threw); never about one job. */
+  /** Redis stopped answering; fires once per outage. Running jobs go on, their outcomes are held. */
+  'broker:down': (event: BrokerDownEvent) => void;
+  /** Redis answers again, after `downtimeMs`; held outcomes are written and fetching resumes. */
+  'broker:up': (event: BrokerUpEvent) => void;
+  /** Trouble of the supervisor itself that is not an outage; never about one job. */
   error: (error: Error) => void;
 }

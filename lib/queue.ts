@@ -1,9 +1,10 @@
 import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config';
-import { ClosedError, ValidationError } from './errors';
+import { BrokerUnavailableError, ClosedError, ValidationError } from './errors';
 import { uuidv7 } from './id';
 import { jobFromHash, OPTION_FIELDS, type JobInfo, type JobOptions, type JobRef } from './job';
 import { findUnfaithfulJson } from './json';
 import { RedisBroker, type NewJob } from './redis/broker';
+import { isTransient, withRetry } from './redis/retry';
 import { ResultWaiter } from './result-waiter';
 
 export interface BulkJob<Data> {
@@ -27,6 +28,8 @@ export interface WaitOptions {
 export class Queue<Data = unknown, Result = unknown> {
   readonly name: string;
   private readonly maxPayloadBytes: number;
+  private readonly brokerWaitMs: number;
+  private readonly retryMaxDelayMs: number;
   private readonly broker: RedisBroker;
   private readonly waiter: ResultWaiter;
   private closed = false;
@@ -35,7 +38,9 @@ export class Queue<Data = unknown, Result = unknown> {
     this.name = checkQueueName(name);
     const o = resolveQueueOptions(options);
     this.maxPayloadBytes = o.maxPayloadBytes;
-    this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:queue:${name}`, () => undefined);
+    this.brokerWaitMs = o.brokerWaitMs;
+    this.retryMaxDelayMs = o.retryMaxDelayMs;
+    this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:queue:${name}`, { commandTimeoutMs: o.commandTimeoutMs, retryMaxDelayMs: o.retryMaxDelayMs });
     this.waiter = new ResultWaiter(this.broker, this.name);
   }
 
@@ -50,14 +55,15 @@ export class Queue<Data = unknown, Result = unknown> {
     this.assertOpen();
     if (!Array.isArray(jobs)) throw new ValidationError('enqueueBulk expects an array of { name, data, opts? }');
     const prepared = jobs.map((job, i) => this.prepare(job, jobs.length === 1 ? '' : `jobs[${i}]: `));
-    await this.broker.enqueue(this.name, prepared);
+    // resending is safe: the ids are made here, and a job whose id exists is not created twice
+    await this.whileReachable('enqueue', () => this.broker.enqueue(this.name, prepared));
     return prepared.map(({ id, name }) => ({ id, queue: this.name, name }));
   }
 
   /** The job's record, or null when the id is unknown or the record has expired. */
   async getJob(id: string): Promise<JobInfo<Data, Result> | null> {
     this.assertOpen();
-    const hash = await this.broker.getJobHash(this.name, id);
+    const hash = await this.whileReachable('getJob', () => this.broker.getJobHash(this.name, id));
     return hash ? jobFromHash<Data, Result>(this.name, id, hash) : null;
   }
 
@@ -79,6 +85,17 @@ export class Queue<Data = unknown, Result = unknown> {
     this.closed = true;
     this.waiter.close();
     await this.broker.close();
+  }
+
+  /** Retries an operation through an outage for up to brokerWaitMs, then gives up with BrokerUnavailableError. */
+  private async whileReachable<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await withRetry(operation, { maxDelayMs: this.retryMaxDelayMs, maxElapsedMs: this.brokerWaitMs });
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      const note = what === 'enqueue' ? '; the jobs were not accepted (a write that reached Redis just before the outage may still run)' : '';
+      throw new BrokerUnavailableError(`${what}: Redis did not answer within brokerWaitMs (${this.brokerWaitMs} ms)${note}: ${(err as Error).message}`, err);
+    }
   }
 
   private prepare(job: BulkJob<Data>, where: string): NewJob {

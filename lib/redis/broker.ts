@@ -2,7 +2,9 @@ import type { Redis } from 'ioredis';
 import type { ConnectionOptions } from '../config';
 import type { SerializedError } from '../errors';
 import { OPTION_FIELDS, type JobOptions } from '../job';
-import { createConnection, disconnect } from './connection';
+import { createConnection, disconnect, type ConnectionSettings } from './connection';
+import { BrokerHealth } from './health';
+import { isTransient } from './retry';
 import { queueKeys, type QueueKeys } from './keys';
 import { defineScripts, type WithScripts } from './scripts';
 
@@ -76,6 +78,9 @@ export interface StreamEntry {
   fields: Record<string, string>;
 }
 
+/** The longest block any blocking command here asks for; their command timeout adds it. */
+export const BLOCK_LIMIT_MS = 5_000;
+
 /** How long close() waits for Redis to answer QUIT before it just disconnects. */
 const QUIT_WAIT_MS = 500;
 
@@ -89,17 +94,20 @@ export const ENQUEUE_CHUNK = 1000;
  */
 export class RedisBroker {
   readonly redis: WithScripts<Redis>;
+  /** down / up, once per outage, from connection events and from the fate of every operation */
+  readonly health = new BrokerHealth();
   private readonly blocking = new Map<string, Redis>();
   private readonly keysByQueue = new Map<string, QueueKeys>();
+  private closing = false;
 
   constructor(
     private readonly connection: ConnectionOptions,
     private readonly prefix: string,
     private readonly clientName: string,
-    private readonly onConnectionError: (err: Error) => void,
+    private readonly settings: ConnectionSettings,
   ) {
-    this.redis = defineScripts(createConnection(connection, 'command', clientName));
-    this.redis.on('error', onConnectionError);
+    this.redis = defineScripts(createConnection(connection, 'command', clientName, settings));
+    this.watch(this.redis);
   }
 
   keys(queue: string): QueueKeys {
@@ -128,14 +136,14 @@ export class RedisBroker {
         }
         args.push(job.id, job.name, job.data, optionArgs.length / 2, ...optionArgs);
       }
-      created += Number(await this.redis.brokkrEnqueue(keys.length, ...keys, ...args));
+      created += Number(await this.call(() => this.redis.brokkrEnqueue(keys.length, ...keys, ...args)));
     }
     return created;
   }
 
   async fetch(queue: string, count: number, owner: string, tokenBase: string, leaseMs: number): Promise<{ jobs: LeasedJob[]; dropped: DroppedId[] }> {
     const k = this.keys(queue);
-    const reply = (await this.redis.brokkrFetch(2, k.wait, k.active, count, owner, tokenBase, leaseMs, k.jobPrefix)) as (string | number)[];
+    const reply = (await this.call(() => this.redis.brokkrFetch(2, k.wait, k.active, count, owner, tokenBase, leaseMs, k.jobPrefix))) as (string | number)[];
     const jobs: LeasedJob[] = [];
     const dropped: DroppedId[] = [];
     for (let i = 1; i < reply.length; i += 8) {
@@ -169,8 +177,9 @@ export class RedisBroker {
       keys.push(k.job(o.id));
       args.push(o.id, o.token, o.status, o.payload, o.defaultTtlMs, o.name, o.attempt);
     }
-    const reply = (await this.redis.brokkrFinish(keys.length, ...keys, ...args)) as number[];
-    return { now: Number(reply[0]), written: reply.slice(1).map((v) => v === 1) };
+    const reply = (await this.call(() => this.redis.brokkrFinish(keys.length, ...keys, ...args))) as number[];
+    // 2: this very run's outcome is already stored (a retried write whose first reply was lost)
+    return { now: Number(reply[0]), written: reply.slice(1).map((v) => v === 1 || v === 2) };
   }
 
   /** Takes runs off the active set and puts their jobs back at the front of the wait list (see release-4.lua). */
@@ -179,7 +188,7 @@ export class RedisBroker {
     const keys = [k.wait, k.active, k.failed, k.events, ...runs.map((r) => k.job(r.id))];
     const args: (string | number)[] = [policy.eventsMaxLen, policy.mode, policy.reason, policy.maxStalls, policy.failedTtlMs];
     for (const r of runs) args.push(r.id, r.token);
-    const reply = (await this.redis.brokkrRelease(keys.length, ...keys, ...args)) as (string | number)[];
+    const reply = (await this.call(() => this.redis.brokkrRelease(keys.length, ...keys, ...args))) as (string | number)[];
     const out: Released[] = [];
     for (let i = 0; i < reply.length; i += 5) {
       const released: Released = { id: runs[i / 5]!.id, state: String(reply[i]) as Released['state'], stalls: Number(reply[i + 1]), attempts: Number(reply[i + 2]), name: String(reply[i + 3]) };
@@ -192,7 +201,7 @@ export class RedisBroker {
   /** Runs whose lease has expired by Redis server time, with their tokens. */
   async expired(queue: string, limit: number): Promise<Run[]> {
     const k = this.keys(queue);
-    const reply = (await this.redis.brokkrExpired(1, k.active, limit, k.jobPrefix)) as string[];
+    const reply = (await this.call(() => this.redis.brokkrExpired(1, k.active, limit, k.jobPrefix))) as string[];
     const runs: Run[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) runs.push({ id: reply[i]!, token: reply[i + 1]! });
     return runs;
@@ -204,7 +213,7 @@ export class RedisBroker {
     const keys = [k.active, ...runs.map((r) => k.job(r.id))];
     const args: (string | number)[] = [leaseMs];
     for (const r of runs) args.push(r.id, r.token);
-    return (await this.redis.brokkrRenew(keys.length, ...keys, ...args)) as string[];
+    return (await this.call(() => this.redis.brokkrRenew(keys.length, ...keys, ...args))) as string[];
   }
 
   /**
@@ -214,12 +223,12 @@ export class RedisBroker {
    */
   async waitForWork(queue: string, timeoutMs: number): Promise<boolean> {
     const k = this.keys(queue);
-    const reply = await this.blockingConnection(`work:${queue}`).blmove(k.wait, k.wait, 'RIGHT', 'RIGHT', timeoutMs / 1000);
+    const reply = await this.call(() => this.blockingConnection(`work:${queue}`).blmove(k.wait, k.wait, 'RIGHT', 'RIGHT', timeoutMs / 1000));
     return reply !== null;
   }
 
   async getJobHash(queue: string, id: string): Promise<Record<string, string> | null> {
-    const hash = await this.redis.hgetall(this.keys(queue).job(id));
+    const hash = await this.call(() => this.redis.hgetall(this.keys(queue).job(id)));
     return Object.keys(hash).length === 0 ? null : hash;
   }
 
@@ -227,19 +236,19 @@ export class RedisBroker {
     const k = this.keys(queue);
     const pipeline = this.redis.pipeline();
     for (const id of ids) pipeline.hget(k.job(id), 'status');
-    const replies = (await pipeline.exec()) ?? [];
+    const replies = (await this.call(() => pipeline.exec())) ?? [];
     return replies.map(([err, value]) => (err ? null : (value as string | null)));
   }
 
   /** The id of the newest event, or "0-0" when the stream is empty. */
   async lastEventId(queue: string): Promise<string> {
-    const entries = await this.redis.xrevrange(this.keys(queue).events, '+', '-', 'COUNT', 1);
+    const entries = await this.call(() => this.redis.xrevrange(this.keys(queue).events, '+', '-', 'COUNT', 1));
     return entries[0]?.[0] ?? '0-0';
   }
 
   /** Reads events after `afterId`, blocking up to `blockMs` on the queue's event reader connection. */
   async readEvents(queue: string, afterId: string, blockMs: number, count = 1000): Promise<StreamEntry[]> {
-    const reply = await this.blockingConnection(`events:${queue}`).xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, afterId);
+    const reply = await this.call(() => this.blockingConnection(`events:${queue}`).xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, afterId));
     if (!reply) return [];
     const out: StreamEntry[] = [];
     for (const [, entries] of reply) {
@@ -260,7 +269,21 @@ export class RedisBroker {
   }
 
   /** Ends every connection; a Redis that does not answer QUIT promptly is disconnected. */
+  /** The server's durability settings that brokkr relies on (null where CONFIG is not allowed). */
+  async serverSettings(): Promise<Record<string, string> | null> {
+    try {
+      const reply = (await this.call(() => this.redis.config('GET', 'appendonly', 'appendfsync', 'maxmemory-policy'))) as string[];
+      const out: Record<string, string> = {};
+      for (let i = 0; i + 1 < reply.length; i += 2) out[reply[i]!] = reply[i + 1]!;
+      return out;
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      return null; // managed services often disable CONFIG
+    }
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     await this.interruptBlocking();
     if (this.redis.status === 'end') return;
     const quit = this.redis.quit().catch(() => undefined);
@@ -268,11 +291,31 @@ export class RedisBroker {
     await disconnect(this.redis);
   }
 
+  /** Runs one operation and reads Redis's health from how it ends. */
+  private async call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      const result = await operation();
+      this.health.markUp();
+      return result;
+    } catch (err) {
+      if (isTransient(err) && !this.closing) this.health.markDown(err);
+      throw err;
+    }
+  }
+
+  private watch(conn: Redis): void {
+    // socket errors surface as failed operations and as broker:down; the listener keeps ioredis quiet
+    conn.on('error', () => undefined);
+    conn.on('close', () => {
+      if (!this.closing) this.health.markDown(new Error('connection to Redis closed'));
+    });
+  }
+
   private blockingConnection(purpose: string): Redis {
     let conn = this.blocking.get(purpose);
     if (!conn) {
-      conn = createConnection(this.connection, 'blocking', `${this.clientName}:${purpose}`);
-      conn.on('error', this.onConnectionError);
+      conn = createConnection(this.connection, 'blocking', `${this.clientName}:${purpose}`, { ...this.settings, blockMs: BLOCK_LIMIT_MS });
+      this.watch(conn);
       this.blocking.set(purpose, conn);
     }
     return conn;

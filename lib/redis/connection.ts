@@ -3,17 +3,34 @@ import type { ConnectionOptions } from '../config';
 
 export type ConnectionRole = 'command' | 'blocking';
 
+export interface ConnectionSettings {
+  /** a command without an answer for this long fails (how a stalled Redis is noticed) */
+  commandTimeoutMs: number;
+  /** cap of the delay between reconnection attempts */
+  retryMaxDelayMs: number;
+  /** blocking connections: the longest block their commands ask for */
+  blockMs?: number;
+}
+
 /**
- * Commands and blocking reads never share a connection, so a write never queues behind a
- * blocking wait. A blocking connection does not retry its command on its own: the caller's loop
- * notices the failure and waits again, instead of ioredis silently resending a stale wait.
+ * Who retries what, on purpose: ioredis only reconnects sockets. It never retries or resends a
+ * command itself (maxRetriesPerRequest 0, no resend after a reconnect): a command issued or in
+ * flight during an outage fails at once, and brokkr's own retry (withRetry, p-retry) decides
+ * whether to run it again, which every script allows. A blocking wait that was in flight when
+ * Redis restarted therefore fails visibly instead of coming back empty seconds later.
+ * Commands and blocking reads never share a connection, so a write never queues behind a wait.
  */
-export function createConnection(connection: ConnectionOptions, role: ConnectionRole, name: string): Redis {
-  const roleOptions: RedisOptions = role === 'blocking'
-    ? { maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, enableOfflineQueue: true }
-    : { maxRetriesPerRequest: 3 };
-  // disconnectTimeout: ioredis arms it even for a socket that is already gone, holding the process that long
-  const options: RedisOptions = { connectionName: name, disconnectTimeout: 200, ...roleOptions };
+export function createConnection(connection: ConnectionOptions, role: ConnectionRole, name: string, settings: ConnectionSettings): Redis {
+  const options: RedisOptions = {
+    connectionName: name,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableOfflineQueue: true, // commands made while (re)connecting wait for the socket, or fail with it
+    commandTimeout: settings.commandTimeoutMs + (role === 'blocking' ? settings.blockMs ?? 0 : 0),
+    retryStrategy: (attempt) => Math.round(Math.min(settings.retryMaxDelayMs, 50 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2)),
+    // ioredis arms this even for a socket that is already gone, holding the process that long
+    disconnectTimeout: 200,
+  };
   return typeof connection === 'string'
     ? new Redis(connection, options)
     : new Redis({ ...connection, ...options });

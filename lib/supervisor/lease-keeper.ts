@@ -34,13 +34,27 @@ const REAP_BATCH = 100;
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
+  private reapNotBefore = 0;
 
   constructor(private readonly broker: RedisBroker, private readonly options: LeaseKeeperOptions, private readonly hooks: LeaseKeeperHooks) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.beat(), Math.max(10, Math.floor(this.options.leaseMs / 3)));
+    this.timer = setInterval(() => void this.beat(), this.interval);
     this.timer.unref();
     void this.beat();
+  }
+
+  /**
+   * Redis is back: renew our leases now, and hold off reaping for one heartbeat so that every
+   * other supervisor also gets to renew its own before any expired-looking lease is taken.
+   */
+  afterOutage(): void {
+    this.reapNotBefore = Date.now() + this.interval;
+    void this.beat();
+  }
+
+  private get interval(): number {
+    return Math.max(10, Math.floor(this.options.leaseMs / 3));
   }
 
   async stop(): Promise<void> {
@@ -75,6 +89,7 @@ export class LeaseKeeper {
         return; // no reaping without having renewed: another's lease may only look expired to us
       }
     }
+    if (Date.now() < this.reapNotBefore) return;
     for (const queue of this.options.queues) {
       try {
         const expired = (await this.broker.expired(queue, REAP_BATCH)).filter((r) => !mine.has(r.id));

@@ -1,6 +1,7 @@
 import type { SerializedError } from '../errors';
 import type { RequeueReason } from '../events';
 import type { Outcome, RedisBroker, Released, ReleaseMode, Run } from '../redis/broker';
+import { withRetry } from '../redis/retry';
 import { backoffDelay, Latch, Notifier, sleep } from './notifier';
 
 export type Write =
@@ -13,10 +14,11 @@ export type Write =
  */
 export type OnWritten = (write: Write, state: 'written' | Released['state'], now: number, error?: SerializedError) => void;
 
-export interface ReleaseSettings {
+export interface WriterSettings {
   maxStalls: number;
   failedTtlMs: number;
   eventsMaxLen: number;
+  retryMaxDelayMs: number;
 }
 
 /**
@@ -30,10 +32,11 @@ export class OutcomeWriter {
   private abandoned = false;
   private readonly idle = new Notifier();
   private readonly stop = new Latch();
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly broker: RedisBroker,
-    private readonly settings: ReleaseSettings,
+    private readonly settings: WriterSettings,
     private readonly onWritten: OnWritten,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -56,6 +59,7 @@ export class OutcomeWriter {
   abandon(): Write[] {
     this.abandoned = true;
     this.stop.open();
+    this.abort.abort(new Error('outcome writer abandoned'));
     const left = this.pending;
     this.pending = [];
     return left;
@@ -68,11 +72,12 @@ export class OutcomeWriter {
       const batch = this.pending;
       this.pending = [];
       try {
-        await this.writeBatch(batch);
+        // outages are retried inside (every write is safe to repeat); other errors back off here
+        await withRetry(() => this.writeBatch(batch), { maxDelayMs: this.settings.retryMaxDelayMs, signal: this.abort.signal });
         failures = 0;
       } catch (err) {
         this.pending = batch.concat(this.pending);
-        this.onError(err);
+        if (!this.abandoned) this.onError(err);
         await sleep(backoffDelay(failures++), this.stop.opened);
       }
     }
@@ -104,7 +109,8 @@ export class OutcomeWriter {
       for (const writes of group.releases.values()) {
         const first = writes[0] as Extract<Write, { kind: 'release' }>;
         const runs = writes.map((w) => (w as Extract<Write, { kind: 'release' }>).run);
-        const released = await this.broker.release(queue, runs, { ...this.settings, mode: first.mode, reason: first.reason });
+        const { maxStalls, failedTtlMs, eventsMaxLen } = this.settings;
+        const released = await this.broker.release(queue, runs, { maxStalls, failedTtlMs, eventsMaxLen, mode: first.mode, reason: first.reason });
         removeAll(batch, writes);
         writes.forEach((w, i) => this.onWritten(w, released[i]?.state ?? 'refused', Date.now(), released[i]?.error));
       }

@@ -2,10 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import { resolveSupervisorOptions, type ResolvedSupervisorOptions, type SupervisorOptions } from '../config';
-import { CorruptJobError, ErrorCodes, JobTimeoutError, serializeError, UnknownHandlerError, type SerializedError } from '../errors';
+import { ClosedError, CorruptJobError, ErrorCodes, JobTimeoutError, serializeError, UnknownHandlerError, type SerializedError } from '../errors';
 import type { JobEventInfo, SupervisorEvents } from '../events';
 import { JobPool, type PoolOutcome } from '../pool/pool';
 import { RedisBroker, type LeasedJob, type Released } from '../redis/broker';
+import { isTransient, withRetry } from '../redis/retry';
 import { resolveHandlers } from './handlers';
 import { LeaseKeeper } from './lease-keeper';
 import { backoffDelay, Latch, Notifier, sleep } from './notifier';
@@ -48,6 +49,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private leases: LeaseKeeper | null = null;
   private detachSignals: (() => void) | null = null;
   private readonly graceCut = new Latch();
+  /** stops every broker retry when close() begins */
+  private readonly abort = new AbortController();
   private starting: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
@@ -109,9 +112,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw err;
     }
     this.pool = pool;
-    this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:supervisor:${this.id}`, (err) => this.report(err));
+    this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:supervisor:${this.id}`, { commandTimeoutMs: o.commandTimeoutMs, retryMaxDelayMs: o.retryMaxDelayMs });
+    this.broker.health.on('down', (e) => this.emitSafe('broker:down', e));
+    this.broker.health.on('up', (e) => {
+      this.emitSafe('broker:up', e);
+      this.leases?.afterOutage();
+    });
     const releaseSettings = { maxStalls: o.maxStalls, failedTtlMs: o.failedTtlMs, eventsMaxLen: o.eventsMaxLen };
-    this.writer = new OutcomeWriter(this.broker, releaseSettings, (w, state, now, error) => this.afterWrite(w, state, now, error), (err) => this.report(err));
+    this.writer = new OutcomeWriter(this.broker, { ...releaseSettings, retryMaxDelayMs: o.retryMaxDelayMs },
+      (w, state, now, error) => this.afterWrite(w, state, now, error), (err) => this.report(err));
     this.leases = new LeaseKeeper(this.broker, { queues: o.queues, leaseMs: o.leaseMs, ...releaseSettings }, {
       held: () => [...this.held.values()].map((r) => ({ queue: r.queue, id: r.job.id, token: r.job.token })),
       lost: (queue, id) => o.logger.warn(`brokkr: lost the lease of job ${id} in queue ${queue}; its outcome will not be written here`),
@@ -119,6 +128,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       error: (err) => this.report(err),
     });
     this.leases.start();
+    void this.warnIfUnsafe();
     if (o.handleSignals) this.detachSignals = onShutdownSignals((cold) => this.close(cold ? { graceMs: 0 } : {}), o.logger);
     this.loopDone = this.loop();
   }
@@ -151,7 +161,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const want = Math.min(free - taken, o.fetchBatchSize);
       if (want <= 0 || this.stopping) break;
       const tokenBase = `${this.tokenBase}.${(this.fetchCount++).toString(36)}`;
-      const { jobs, dropped } = await this.broker!.fetch(queue, want, this.id, tokenBase, o.leaseMs);
+      // a fetch retried after a lost reply leases new jobs; those of the lost reply stall and are put back
+      const { jobs, dropped } = await withRetry(
+        () => this.broker!.fetch(queue, want, this.id, tokenBase, o.leaseMs),
+        { maxDelayMs: o.retryMaxDelayMs, signal: this.abort.signal },
+      );
       for (const d of dropped) o.logger.warn(`brokkr: dropped job id ${d.id} from the wait list of queue ${queue}: ${d.reason}`);
       for (const job of jobs) this.dispatch(queue, job);
       taken += jobs.length + dropped.length;
@@ -164,7 +178,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const waits = this.options.queues.map((queue) => {
       let wait = this.pendingWaits.get(queue);
       if (!wait) {
-        wait = this.broker!.waitForWork(queue, IDLE_WAIT_MS).finally(() => this.pendingWaits.delete(queue));
+        // a failed wait (an outage) just ends the wait: the next fetch retries with backoff
+        wait = this.broker!.waitForWork(queue, IDLE_WAIT_MS).catch(() => false).finally(() => this.pendingWaits.delete(queue));
         this.pendingWaits.set(queue, wait);
       }
       return wait;
@@ -259,6 +274,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await this.starting?.catch(() => undefined);
     this.stopping = true;
     this.stopRequested.open();
+    this.abort.abort(new ClosedError('supervisor'));
     if (!this.broker || !this.pool || !this.writer || !this.leases) return;
     await this.broker.interruptBlocking();
     await this.loopDone;
@@ -288,7 +304,26 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return true;
   }
 
+  /** Warns once at start when the server may lose accepted jobs (see the README's Durability section). */
+  private async warnIfUnsafe(): Promise<void> {
+    let settings: Record<string, string> | null;
+    try {
+      settings = await withRetry(() => this.broker!.serverSettings(), { maxDelayMs: this.options.retryMaxDelayMs, signal: this.abort.signal });
+    } catch {
+      return;
+    }
+    if (!settings) return;
+    const problems: string[] = [];
+    if (settings.appendonly !== 'yes') problems.push('appendonly is "no": a Redis restart loses every job since the last snapshot');
+    if (settings['maxmemory-policy'] && settings['maxmemory-policy'] !== 'noeviction') {
+      problems.push(`maxmemory-policy is "${settings['maxmemory-policy']}": Redis may evict job records under memory pressure`);
+    }
+    if (problems.length > 0) this.options.logger.warn(`brokkr: the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`);
+  }
+
+  /** Outages are reported once each, as broker:down / broker:up; anything else goes to `error`. */
   private report(err: unknown): void {
+    if (isTransient(err)) return;
     const error = err instanceof Error ? err : new Error(String(err));
     if (this.listenerCount('error') > 0) this.emitSafe('error', error);
     else this.options.logger.error(`brokkr: ${error.message}`);

@@ -9,7 +9,8 @@
   ARGV      then per outcome 7 values: id, token, "completed"|"failed", payload (result JSON or
             error JSON), default ttl ms (the job's own resultTtlMs or failedTtlMs wins; 0 deletes the
             record now), name, attempt
-  Returns   { now, then 1 (written) or 0 (refused: lease lost) per outcome }
+  Returns   { now, then per outcome 1 (written), 2 (already written by this run: a retried call
+            whose first reply was lost) or 0 (refused: the lease had passed on) }
 ]]
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -23,7 +24,9 @@ for k = 5, #KEYS do
   local ttlField = outcome == 'completed' and 'resultTtlMs' or 'failedTtlMs'
   local cur = redis.call('HMGET', key, 'token', 'status', ttlField)
   local ttl = tonumber(cur[3]) or tonumber(ARGV[a + 4])
-  if cur[1] ~= token or cur[2] ~= 'active' then
+  if cur[1] == token and (cur[2] == 'completed' or cur[2] == 'failed') then
+    out[#out + 1] = 2
+  elseif cur[1] ~= token or cur[2] ~= 'active' then
     out[#out + 1] = 0
   else
     local field = outcome == 'completed' and 'result' or 'error'

@@ -30,7 +30,7 @@ local failedAny = false
 for k = 5, #KEYS do
   local a = 6 + (k - 5) * 2
   local key, id, token = KEYS[k], ARGV[a], ARGV[a + 1]
-  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name')
+  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy')
   local state
   local err = ''
   local stalls = tonumber(cur[4]) or 0
@@ -39,6 +39,8 @@ for k = 5, #KEYS do
   if not cur[1] and not cur[2] and not cur[6] then
     redis.call('ZREM', KEYS[2], id)
     state = 'gone'
+  elseif cur[7] == token and (cur[2] == 'queued' or cur[2] == 'failed') then
+    state = cur[2] == 'queued' and 'requeued' or 'failed' -- a retried call whose first reply was lost
   elseif cur[1] ~= token or cur[2] ~= 'active' or (mode == 'stalled' and (lease or now) > now) then
     state = 'refused'
   else
@@ -54,7 +56,8 @@ for k = 5, #KEYS do
         message = 'job stalled ' .. stalls .. ' times, more than maxStalls (' .. maxStalls .. '): ' .. why })
       local ttl = tonumber(cur[5]) or tonumber(ARGV[5])
       if ttl > 0 then
-        redis.call('HSET', key, 'status', 'failed', 'error', err, 'finishedAt', now, 'attempts', attempts, 'stalls', stalls)
+        redis.call('HSET', key, 'status', 'failed', 'error', err, 'finishedAt', now, 'attempts', attempts, 'stalls', stalls,
+          'releasedBy', token)
         redis.call('PEXPIRE', key, ttl)
         redis.call('ZADD', KEYS[3], now + ttl, id)
         failedAny = true
@@ -65,7 +68,7 @@ for k = 5, #KEYS do
         'attempt', attempts, 'error', err, 'finishedAt', now)
       state = 'failed'
     else
-      redis.call('HSET', key, 'status', 'queued', 'attempts', attempts, 'stalls', stalls)
+      redis.call('HSET', key, 'status', 'queued', 'attempts', attempts, 'stalls', stalls, 'releasedBy', token)
       redis.call('HDEL', key, 'startedAt')
       back[#back + 1] = id
       redis.call('XADD', KEYS[4], 'MAXLEN', '~', cap, '*', 'event', mode == 'stalled' and 'stalled' or 'requeued',
