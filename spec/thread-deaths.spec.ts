@@ -103,10 +103,10 @@ describe('a thread that dies or grows', () => {
     expect(seen.filter((l) => l === `${crasher.id} requeued thread-crashed`)).toHaveLength(1);
   });
 
-  it('recycles a thread after recycleAfterJobs and releases idle threads', async () => {
+  it('recycles a thread after recycleAfterJobs', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const sup = h.supervisor({ queues: [name], threads: 2, concurrency: 2, recycleAfterJobs: 3, threadIdleMs: 300, handlers });
+    const sup = h.supervisor({ queues: [name], threads: 2, concurrency: 2, recycleAfterJobs: 3, handlers });
     await sup.start();
     const ids: number[] = [];
     for (let round = 0; round < 4; round++) {
@@ -116,8 +116,19 @@ describe('a thread that dies or grows', () => {
     const perThread = new Map<number, number>();
     for (const id of ids) perThread.set(id, (perThread.get(id) ?? 0) + 1);
     expect([...perThread.values()].every((n) => n <= 3)).toBe(true);
+    expect([...perThread.values()].filter((n) => n === 3).length).toBeGreaterThanOrEqual(2);
     expect(perThread.size).toBeGreaterThanOrEqual(3);
-    await waitFor(() => sup.threadCount === 1, 10_000, 'idle threads released down to one');
+  });
+
+  it('releases idle threads beyond the first, and starts them again on demand', async () => {
+    const name = uniqueQueue();
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], threads: 2, concurrency: 2, threadIdleMs: 300, handlers });
+    await sup.start();
+    const busy = await queue.enqueueBulk([{ name: 'sleep', data: { ms: 600, value: 1 } }, { name: 'sleep', data: { ms: 600, value: 2 } }]);
+    await waitFor(() => sup.threadCount === 2, 10_000, 'a second thread started on demand');
+    await Promise.all(busy.map((j) => queue.waitForResult(j.id, { timeoutMs: 15_000 })));
+    await waitFor(() => sup.threadCount === 1, 10_000, 'the idle thread released');
   });
 
   it('fails a job whose result is larger than maxResultBytes', async () => {

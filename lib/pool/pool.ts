@@ -5,6 +5,10 @@ import { ErrorCodes, HandlerLoadError, type SerializedError } from '../errors';
 import type { RequeueReason } from '../events';
 import type { ProbeReply, RunReply, RunTask, ThreadData } from './protocol';
 
+/** piscina's view of a thread, as its load balancer sees it (the type is not exported by name) */
+type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
+type PiscinaWorker = Parameters<LoadBalancer>[1][number];
+
 export interface PoolOptions {
   threads: number;
   /** jobs in flight at once; above `threads`, async jobs share threads */
@@ -67,8 +71,9 @@ export class JobPool {
   private readonly exitedBy: Int32Array;
   private readonly freeSlots: number[] = [];
   private readonly runs = new Map<number, RunState>();
-  private readonly jobsPerThread = new Map<number, number>();
-  private readonly retiring = new Set<number>();
+  /** per thread id: jobs the balancer gave it, and jobs it has finished (only with recycleAfterJobs) */
+  private readonly assigned = new Map<number, number>();
+  private readonly finished = new Map<number, number>();
   private ticker: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: PoolOptions) {
@@ -84,12 +89,14 @@ export class JobPool {
     this.startedAt = new Float64Array(workerData.startedAt);
     this.exitedBy = new Int32Array(workerData.exitedBy);
     for (let slot = slots - 1; slot >= 0; slot--) this.freeSlots.push(slot);
+    const perThread = Math.ceil(options.concurrency / options.threads);
     this.piscina = new Piscina({
       ...threadEntry(),
       minThreads: 1,
       maxThreads: options.threads,
       idleTimeout: options.threadIdleMs,
-      concurrentTasksPerWorker: Math.ceil(options.concurrency / options.threads),
+      concurrentTasksPerWorker: perThread,
+      loadBalancer: (task, workers) => this.pickThread(task.name, workers, perThread),
       workerData,
       ...(options.maxMemoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb } } : {}),
     });
@@ -112,7 +119,7 @@ export class JobPool {
 
   /** Loads every handler module in a thread; resolves with the job names they provide. */
   async start(): Promise<string[]> {
-    const reply = (await this.piscina.run({ kind: 'probe' })) as ProbeReply;
+    const reply = (await this.piscina.run({ kind: 'probe' }, { name: 'probe' })) as ProbeReply;
     if (!reply.ok) throw new HandlerLoadError(reply.error.message);
     return reply.names;
   }
@@ -136,7 +143,7 @@ export class JobPool {
     } finally {
       this.runs.delete(slot);
       this.freeSlots.push(slot);
-      this.countJob(state.threadId);
+      this.retireIfSpent(this.threadOf(state));
     }
   }
 
@@ -160,7 +167,7 @@ export class JobPool {
   private judgeThreadDeath(dead: RunState, err: unknown): Fate {
     const threadId = this.threadOf(dead);
     if (threadId === 0) return { kind: 'requeue', reason: 'thread-replaced', counted: false };
-    this.jobsPerThread.delete(threadId);
+    this.forgetThread(threadId);
     const onThread = [...this.runs.values()].filter((s) => s.fate === null && this.threadOf(s) === threadId);
     const culprits = onThread.filter((s) => Atomics.load(this.exitedBy, s.slot) !== 0);
     for (const s of onThread) {
@@ -189,19 +196,36 @@ export class JobPool {
     return state.threadId;
   }
 
-  /** Counts a finished run against its thread and retires the thread once it has run enough. */
-  private countJob(threadId: number): void {
+  /**
+   * Where piscina puts a task: the least busy thread with room, skipping threads that have been
+   * given their recycleAfterJobs share, so that a thread runs exactly that many jobs.
+   */
+  private pickThread(taskName: string, workers: PiscinaWorker[], perThread: number): PiscinaWorker | null {
+    const limit = this.options.recycleAfterJobs;
+    let best: PiscinaWorker | null = null;
+    for (const w of workers) {
+      if (w.currentUsage >= perThread) continue;
+      if (limit > 0 && taskName !== 'probe' && (this.assigned.get(w.id) ?? 0) >= limit) continue;
+      if (!best || w.currentUsage < best.currentUsage) best = w;
+    }
+    if (best && limit > 0 && taskName !== 'probe') this.assigned.set(best.id, (this.assigned.get(best.id) ?? 0) + 1);
+    return best;
+  }
+
+  /** Ends a thread once it has finished all the jobs it was given under recycleAfterJobs. */
+  private retireIfSpent(threadId: number): void {
     const limit = this.options.recycleAfterJobs;
     if (limit === 0 || threadId === 0) return;
-    const count = (this.jobsPerThread.get(threadId) ?? 0) + 1;
-    this.jobsPerThread.set(threadId, count);
-    if (count >= limit) this.retiring.add(threadId);
-    if (!this.retiring.has(threadId)) return;
-    const busy = [...this.runs.values()].some((s) => this.threadOf(s) === threadId);
-    if (busy) return;
-    this.retiring.delete(threadId);
-    this.jobsPerThread.delete(threadId);
+    const done = (this.finished.get(threadId) ?? 0) + 1;
+    this.finished.set(threadId, done);
+    if (done < limit) return;
+    this.forgetThread(threadId);
     void this.piscina.threads.find((w) => w.threadId === threadId)?.terminate();
+  }
+
+  private forgetThread(threadId: number): void {
+    this.assigned.delete(threadId);
+    this.finished.delete(threadId);
   }
 
   private ensureTicker(): void {
@@ -227,7 +251,7 @@ export class JobPool {
   /** Ends the thread of a run past its deadline; other runs on that thread are put back free. */
   private terminateFor(late: RunState): void {
     late.fate = { kind: 'timeout', timeoutMs: late.timeoutMs };
-    this.jobsPerThread.delete(late.threadId);
+    this.forgetThread(late.threadId);
     for (const other of this.runs.values()) {
       if (other !== late && other.fate === null && this.threadOf(other) === late.threadId) {
         other.fate = { kind: 'requeue', reason: 'thread-replaced', counted: false };

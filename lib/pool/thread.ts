@@ -56,7 +56,8 @@ export default async function runTask(task: Task): Promise<RunReply | ProbeReply
   return task.kind === 'probe' ? probe() : run(task);
 }
 
-async function probe(): Promise<ProbeReply> {
+/** Also its own export, so the pool's load balancer can tell the probe from jobs by name. */
+export async function probe(): Promise<ProbeReply> {
   try {
     return { ok: true, names: [...(await handlers).keys()] };
   } catch (err) {
