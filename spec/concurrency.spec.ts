@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes } from '../lib/errors';
-import { Harness, fixture, uniqueQueue } from './support/helpers';
+import { Harness, fixture, uniqueQueue, waitFor } from './support/helpers';
 
 const h = new Harness();
 afterEach(() => h.closeAll());
@@ -25,6 +25,33 @@ describe('concurrency means jobs in flight', () => {
     const stuck = await queue.enqueue('spin', null, { timeoutMs: 200 });
     await expect(queue.waitForResult(stuck.id, { timeoutMs: 15_000 })).rejects.toMatchObject({ code: ErrorCodes.JOB_FAILED });
     await expect(round()).resolves.toEqual([4, 4, 4, 4]);
+  });
+
+  it('runs every prefetched job, with slots freeing while fetches are out', async () => {
+    const name = uniqueQueue();
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], threads: 2, concurrency: 8, prefetch: 8, fetchBatchSize: 3, handlers: { sleep: fixture('sleep') } });
+    await sup.start();
+    // every round ends with a fetch that finds the queue empty while the last runs finish
+    for (let round = 0; round < 30; round++) {
+      const jobs = await queue.enqueueBulk(Array.from({ length: 12 }, (_, i) => ({ name: 'sleep', data: { ms: i % 2, value: i } })));
+      await expect(Promise.all(jobs.map((j) => queue.waitForResult(j.id, { timeoutMs: 10_000 })))).resolves.toEqual(jobs.map((_, i) => i));
+    }
+  });
+
+  it('close() puts prefetched jobs that never started straight back, without an attempt', async () => {
+    const name = uniqueQueue();
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], threads: 1, concurrency: 1, prefetch: 3, handlers: { sleep: fixture('sleep') } });
+    const requeued: string[] = [];
+    sup.on('requeued', (e) => requeued.push(e.job.id));
+    await sup.start();
+    const jobs = await queue.enqueueBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'sleep', data: { ms: 400, value: i } })));
+    await waitFor(async () => (await queue.getJob(jobs[0]!.id))?.status === 'active' && (await queue.getJob(jobs[3]!.id))?.status === 'active', 10_000, 'one running, three prefetched');
+    await sup.close();
+    expect(await queue.getJob(jobs[0]!.id)).toMatchObject({ status: 'completed' });
+    expect(requeued.sort()).toEqual(jobs.slice(1, 4).map((j) => j.id).sort());
+    for (const j of jobs.slice(1)) expect(await queue.getJob(j.id)).toMatchObject({ status: 'queued', attempts: 0 });
   });
 
   it('serves several queues in the order given', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { ErrorCodes, HandlerLoadError, type SerializedError } from '../errors';
 import type { RequeueReason } from '../events';
-import type { ProbeReply, RunReply, RunTask, ThreadData } from './protocol';
+import { OUTCOME_TAG, type BatchTask, type OutcomeMessage, type ProbeReply, type RunTask, type ThreadData } from './protocol';
 
 /** piscina's view of a thread, as its load balancer sees it (the type is not exported by name) */
 type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
@@ -46,6 +46,7 @@ export type PoolOutcome =
 type Fate = Exclude<PoolOutcome, { kind: 'completed' }>;
 
 interface RunState {
+  runId: number;
   slot: number;
   timeoutMs: number;
   /** 0 until the handler has started */
@@ -54,6 +55,7 @@ interface RunState {
   hardDeadline: number;
   /** how the run ended when its thread ended first, decided once for all runs on that thread */
   fate: Fate | null;
+  settle: (outcome: PoolOutcome) => void;
 }
 
 /** How often in-flight runs are checked against their deadlines: one timer for all runs. */
@@ -75,6 +77,11 @@ export class JobPool {
   private readonly assigned = new Map<number, number>();
   private readonly finished = new Map<number, number>();
   private ticker: NodeJS.Timeout | null = null;
+  private nextRunId = 1;
+  /** jobs handed over in this turn of the event loop, not yet sent to a thread */
+  private outgoing: RunTask[] = [];
+  /** how many jobs the task being placed carries (read by the load balancer) */
+  private placing = 1;
 
   constructor(private readonly options: PoolOptions) {
     const slots = options.concurrency;
@@ -89,19 +96,20 @@ export class JobPool {
     this.startedAt = new Float64Array(workerData.startedAt);
     this.exitedBy = new Int32Array(workerData.exitedBy);
     for (let slot = slots - 1; slot >= 0; slot--) this.freeSlots.push(slot);
-    const perThread = Math.ceil(options.concurrency / options.threads);
     this.piscina = new Piscina({
       ...threadEntry(),
       minThreads: 1,
       maxThreads: options.threads,
       idleTimeout: options.threadIdleMs,
-      concurrentTasksPerWorker: perThread,
-      loadBalancer: (task, workers) => this.pickThread(task.name, workers, perThread),
+      // brokkr counts jobs in flight itself; piscina only has to place batches
+      concurrentTasksPerWorker: options.concurrency,
+      loadBalancer: (task, workers) => this.pickThread(task.name, workers),
       workerData,
       ...(options.maxMemoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb } } : {}),
     });
     // a thread that dies with no task on it is replaced; the event must have a listener
     this.piscina.on('error', () => undefined);
+    this.piscina.on('message', (message: unknown) => this.onThreadMessage(message));
   }
 
   get free(): number {
@@ -124,27 +132,66 @@ export class JobPool {
     return reply.names;
   }
 
-  /** Runs a job; the caller keeps within `free` slots. */
-  async run(job: PoolJob): Promise<PoolOutcome> {
+  /**
+   * Runs a job; the caller keeps within `free` slots. Jobs handed over in the same turn of the
+   * event loop leave together, split into one batch message per thread.
+   */
+  run(job: PoolJob): Promise<PoolOutcome> {
     const slot = this.freeSlots.pop();
-    if (slot === undefined) throw new Error('JobPool.run called with no free slot');
+    if (slot === undefined) return Promise.reject(new Error('JobPool.run called with no free slot'));
     Atomics.store(this.startedOn, slot, 0);
     Atomics.store(this.exitedBy, slot, 0);
-    const state: RunState = { slot, timeoutMs: job.timeoutMs, threadId: 0, hardDeadline: Infinity, fate: null };
-    this.runs.set(slot, state);
-    if (job.timeoutMs > 0) this.ensureTicker();
-    const task: RunTask = { kind: 'run', slot, ...job };
-    try {
-      const reply = (await this.piscina.run(task)) as RunReply;
-      if (reply.kind === 'timeout' || state.fate?.kind === 'timeout') return { kind: 'timeout', timeoutMs: job.timeoutMs };
-      return reply;
-    } catch (err) {
-      return state.fate ?? this.judgeThreadDeath(state, err);
-    } finally {
-      this.runs.delete(slot);
-      this.freeSlots.push(slot);
-      this.retireIfSpent(this.threadOf(state));
+    const runId = this.nextRunId++;
+    return new Promise<PoolOutcome>((settle) => {
+      this.runs.set(slot, { runId, slot, timeoutMs: job.timeoutMs, threadId: 0, hardDeadline: Infinity, fate: null, settle });
+      if (job.timeoutMs > 0) this.ensureTicker();
+      this.outgoing.push({ runId, slot, ...job });
+      if (this.outgoing.length === 1) queueMicrotask(() => this.sendBatches());
+    });
+  }
+
+  private sendBatches(): void {
+    const jobs = this.outgoing;
+    this.outgoing = [];
+    const parts = Math.min(this.options.threads, jobs.length);
+    for (let p = 0; p < parts; p++) {
+      const batch = jobs.slice(Math.floor((p * jobs.length) / parts), Math.floor(((p + 1) * jobs.length) / parts));
+      this.placing = batch.length;
+      this.piscina.run({ kind: 'batch', jobs: batch } satisfies BatchTask).then(
+        () => undefined,
+        // outcomes travel on another channel than piscina's reply: let those already sent arrive first
+        (err: unknown) => setImmediate(() => this.batchDied(batch, err)),
+      );
     }
+    this.placing = 1;
+  }
+
+  private onThreadMessage(message: unknown): void {
+    const items = (message as Partial<OutcomeMessage> | null)?.[OUTCOME_TAG];
+    if (!items) return;
+    for (const [runId, slot, reply] of items) {
+      const state = this.runs.get(slot);
+      if (!state || state.runId !== runId) continue;
+      const timedOut = reply.kind === 'timeout' || state.fate?.kind === 'timeout';
+      this.finish(state, timedOut ? { kind: 'timeout', timeoutMs: state.timeoutMs } : reply);
+    }
+  }
+
+  /** The batch's thread died before every job in it had reported: by our hand, or by a crash. */
+  private batchDied(batch: RunTask[], err: unknown): void {
+    for (const job of batch) {
+      const state = this.runs.get(job.slot);
+      if (!state || state.runId !== job.runId) continue;
+      this.finish(state, state.fate ?? this.judgeThreadDeath(state, err));
+    }
+  }
+
+  private finish(state: RunState, outcome: PoolOutcome): void {
+    const threadId = this.threadOf(state);
+    this.runs.delete(state.slot);
+    this.freeSlots.push(state.slot);
+    this.retireIfSpent(threadId);
+    state.settle(outcome);
   }
 
   /** Terminates every thread at once; the runs on them end as free requeues with this reason. */
@@ -197,18 +244,19 @@ export class JobPool {
   }
 
   /**
-   * Where piscina puts a task: the least busy thread with room, skipping threads that have been
-   * given their recycleAfterJobs share, so that a thread runs exactly that many jobs.
+   * Where piscina puts a batch: the least busy thread, skipping threads that have been given
+   * their recycleAfterJobs share (a batch may take a thread a little past it).
    */
-  private pickThread(taskName: string, workers: PiscinaWorker[], perThread: number): PiscinaWorker | null {
+  private pickThread(taskName: string, workers: PiscinaWorker[]): PiscinaWorker | null {
     const limit = this.options.recycleAfterJobs;
     let best: PiscinaWorker | null = null;
     for (const w of workers) {
-      if (w.currentUsage >= perThread) continue;
       if (limit > 0 && taskName !== 'probe' && (this.assigned.get(w.id) ?? 0) >= limit) continue;
       if (!best || w.currentUsage < best.currentUsage) best = w;
     }
-    if (best && limit > 0 && taskName !== 'probe') this.assigned.set(best.id, (this.assigned.get(best.id) ?? 0) + 1);
+    // every thread busy and room for another: let piscina start one (it does when we answer null)
+    if (best && best.currentUsage > 0 && workers.length < this.options.threads) best = null;
+    if (best && limit > 0 && taskName !== 'probe') this.assigned.set(best.id, (this.assigned.get(best.id) ?? 0) + this.placing);
     return best;
   }
 

@@ -17,8 +17,10 @@ export interface ThreadData {
   maxResultBytes: number;
 }
 
+/** One job to run; several travel to a thread in one BatchTask message. */
 export interface RunTask {
-  kind: 'run';
+  /** unique per run, so that a late reply can never settle a later run in the same slot */
+  runId: number;
   slot: number;
   id: string;
   queue: string;
@@ -35,7 +37,25 @@ export interface ProbeTask {
   kind: 'probe';
 }
 
-export type Task = RunTask | ProbeTask;
+/**
+ * Jobs sent to one thread in one message (the thread hop costs per message, not per job). The
+ * thread starts them all at once and reports each outcome as soon as it has it, in an
+ * OutcomeMessage; the task itself resolves when the last one is done.
+ */
+export interface BatchTask {
+  kind: 'batch';
+  jobs: RunTask[];
+}
+
+export type Task = BatchTask | ProbeTask;
+
+/** Marks brokkr's messages among whatever else a handler might post on parentPort. */
+export const OUTCOME_TAG = '__brokkrOutcomes';
+
+/** Posted by a thread on parentPort: outcomes that were ready in the same turn of its event loop. */
+export interface OutcomeMessage {
+  [OUTCOME_TAG]: [runId: number, slot: number, reply: RunReply][];
+}
 
 export type RunReply =
   | { kind: 'completed'; result: string }

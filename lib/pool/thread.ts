@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { threadId, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { BrokkrError, CorruptJobError, ErrorCodes, HandlerLoadError, JobTimeoutError, serializeError, UnknownHandlerError } from '../errors';
 import { findUnfaithfulJson } from '../json';
-import type { ProbeReply, RunReply, RunTask, Task, ThreadData } from './protocol';
+import { OUTCOME_TAG, type OutcomeMessage, type ProbeReply, type RunReply, type RunTask, type Task, type ThreadData } from './protocol';
 
 /** What a handler receives besides its data. */
 export interface JobContext {
@@ -52,8 +52,31 @@ process.on('unhandledRejection', onStrayError);
 const handlers: Promise<Map<string, Handler>> = loadHandlers(config.handlers);
 handlers.catch(() => undefined); // reported by the probe task and by each run
 
-export default async function runTask(task: Task): Promise<RunReply | ProbeReply> {
-  return task.kind === 'probe' ? probe() : run(task);
+export default async function runTask(task: Task): Promise<number | ProbeReply> {
+  if (task.kind === 'probe') return probe();
+  await Promise.all(task.jobs.map((job) => run(job).then((reply) => report(job, reply))));
+  flushOutcomes();
+  return task.jobs.length;
+}
+
+// Outcomes finished in the same turn of the event loop travel together in one message.
+let outbox: OutcomeMessage[typeof OUTCOME_TAG] = [];
+let flushScheduled = false;
+
+function report(job: RunTask, reply: RunReply): void {
+  outbox.push([job.runId, job.slot, reply]);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushOutcomes);
+  }
+}
+
+function flushOutcomes(): void {
+  flushScheduled = false;
+  if (outbox.length === 0) return;
+  const message: OutcomeMessage = { [OUTCOME_TAG]: outbox };
+  outbox = [];
+  parentPort!.postMessage(message);
 }
 
 /** Also its own export, so the pool's load balancer can tell the probe from jobs by name. */

@@ -23,8 +23,16 @@ export interface RetryOptions {
   maxElapsedMs?: number;
 }
 
-/** Runs a broker operation, retrying transient failures with exponential backoff and jitter. */
-export function withRetry<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
+/**
+ * Runs a broker operation, retrying transient failures with exponential backoff and jitter. The
+ * first attempt runs directly: p-retry's set-up costs more than a fast Redis call.
+ */
+export async function withRetry<T>(operation: () => Promise<T>, options: RetryOptions): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    if (!isTransient(err) || options.signal?.aborted) throw err;
+  }
   return pRetry(operation, {
     retries: Number.POSITIVE_INFINITY,
     factor: 2,

@@ -11,6 +11,7 @@ import { resolveHandlers } from './handlers';
 import { LeaseKeeper } from './lease-keeper';
 import { backoffDelay, Latch, Notifier, sleep } from './notifier';
 import { OutcomeWriter, type Write } from './outcome-writer';
+import { ReadyBuffer } from './ready-buffer';
 import { onShutdownSignals } from './signals';
 
 /** How long an idle supervisor blocks on a queue before asking again (one command per wait). */
@@ -39,6 +40,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private writer: OutcomeWriter | null = null;
   private handlerNames = new Set<string>();
   private readonly held = new Map<string, HeldRun>();
+  private readonly ready: ReadyBuffer;
   private readonly slotFreed = new Notifier();
   private readonly stopRequested = new Latch();
   private readonly pendingWaits = new Map<string, Promise<boolean>>();
@@ -57,6 +59,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   constructor(options: SupervisorOptions) {
     super();
     this.options = resolveSupervisorOptions(options);
+    this.ready = new ReadyBuffer(this.options.prefetch, this.options.concurrency);
     this.id = `${hostname()}:${process.pid}:${this.tokenBase}`;
   }
 
@@ -137,14 +140,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     let failures = 0;
     while (!this.stopping) {
       const pool = this.pool!;
-      if (pool.free === 0) {
+      for (let next = pool.free > 0 ? this.ready.shift() : undefined; next; next = pool.free > 0 ? this.ready.shift() : undefined) {
+        this.startRun(next.queue, next.job);
+      }
+      const want = pool.free + this.ready.target() - this.ready.size;
+      if (want <= 0) {
         await Promise.race([this.slotFreed.wait(), this.stopRequested.opened]);
         continue;
       }
       try {
-        const taken = await this.fetchAll(pool.free);
+        const taken = await this.fetchAll(want);
         failures = 0;
-        if (taken === 0 && !this.stopping) await this.waitForWork();
+        if (taken > 0 || this.stopping) continue;
+        // slots may have freed while the fetch was out: start the ready jobs before waiting
+        if (pool.free > 0 && this.ready.size > 0) continue;
+        if (pool.free > 0) await this.waitForWork();
+        else await Promise.race([this.slotFreed.wait(), this.stopRequested.opened]);
       } catch (err) {
         if (this.stopping) break;
         this.report(err);
@@ -153,12 +164,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  /** Fills free slots from the queues in priority order; returns how many jobs were taken. */
-  private async fetchAll(free: number): Promise<number> {
+  /** Leases up to `wanted` jobs from the queues in priority order; returns how many were taken. */
+  private async fetchAll(wanted: number): Promise<number> {
     const o = this.options;
     let taken = 0;
     for (const queue of o.queues) {
-      const want = Math.min(free - taken, o.fetchBatchSize);
+      const want = Math.min(wanted - taken, o.fetchBatchSize);
       if (want <= 0 || this.stopping) break;
       const tokenBase = `${this.tokenBase}.${(this.fetchCount++).toString(36)}`;
       // a fetch retried after a lost reply leases new jobs; those of the lost reply stall and are put back
@@ -167,7 +178,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         { maxDelayMs: o.retryMaxDelayMs, signal: this.abort.signal },
       );
       for (const d of dropped) o.logger.warn(`brokkr: dropped job id ${d.id} from the wait list of queue ${queue}: ${d.reason}`);
-      for (const job of jobs) this.dispatch(queue, job);
+      for (const job of jobs) this.take(queue, job);
       taken += jobs.length + dropped.length;
     }
     return taken;
@@ -187,19 +198,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     await Promise.race([...waits, this.stopRequested.opened]);
   }
 
-  private dispatch(queue: string, job: LeasedJob): void {
+  /** A leased job is held from here on: started now when a slot is free, or kept ready. */
+  private take(queue: string, job: LeasedJob): void {
     const timeoutMs = job.timeoutMs ?? this.options.defaultTimeoutMs;
     const info: JobEventInfo = { id: job.id, queue, name: job.name, attempt: job.attempt };
     this.held.set(job.id, { queue, job, info, timeoutMs });
+    if (this.pool!.free > 0) this.startRun(queue, job);
+    else this.ready.push({ queue, job });
+  }
+
+  private startRun(queue: string, job: LeasedJob): void {
+    const { info, timeoutMs } = this.held.get(job.id)!;
     this.emitSafe('active', { job: info });
     const refusal = this.refusal(job);
     if (refusal) {
       this.record(job.id, { kind: 'failed', error: refusal });
       return;
     }
-    const pool = this.pool!;
-    void pool.run({ id: job.id, queue, name: job.name, data: job.data, attempt: job.attempt, timeoutMs })
+    const started = performance.now();
+    void this.pool!.run({ id: job.id, queue, name: job.name, data: job.data, attempt: job.attempt, timeoutMs })
       .then((outcome) => {
+        this.ready.recordRun(performance.now() - started);
         this.slotFreed.notify();
         this.record(job.id, outcome);
       });
@@ -278,6 +297,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!this.broker || !this.pool || !this.writer || !this.leases) return;
     await this.broker.interruptBlocking();
     await this.loopDone;
+    for (const { queue, job } of this.ready.drain()) {
+      this.writer.add({ kind: 'release', queue, run: { id: job.id, token: job.token }, mode: 'free', reason: 'shutdown' });
+    }
     if (!(await this.allWritten(graceMs, this.graceCut.opened))) {
       await this.pool.terminateAll('shutdown');
       if (!(await this.allWritten(FINAL_WRITE_MS))) {
