@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { ErrorCodes, HandlerLoadError, type SerializedError } from '../errors';
 import type { RequeueReason } from '../events';
-import { OUTCOME_TAG, type BatchTask, type OutcomeMessage, type ProbeReply, type RunTask, type ThreadData } from './protocol';
+import { OUTCOME_TAG, type BatchTask, type OutcomeItems, type OutcomeMessage, type ProbeReply, type RunTask, type ThreadData } from './protocol';
 
 /** piscina's view of a thread, as its load balancer sees it (the type is not exported by name) */
 type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
@@ -158,7 +158,7 @@ export class JobPool {
       const batch = jobs.slice(Math.floor((p * jobs.length) / parts), Math.floor(((p + 1) * jobs.length) / parts));
       this.placing = batch.length;
       this.piscina.run({ kind: 'batch', jobs: batch } satisfies BatchTask).then(
-        () => undefined,
+        (rest: OutcomeItems) => this.settleOutcomes(rest),
         // outcomes travel on another channel than piscina's reply: let those already sent arrive first
         (err: unknown) => setImmediate(() => this.batchDied(batch, err)),
       );
@@ -168,7 +168,10 @@ export class JobPool {
 
   private onThreadMessage(message: unknown): void {
     const items = (message as Partial<OutcomeMessage> | null)?.[OUTCOME_TAG];
-    if (!items) return;
+    if (items) this.settleOutcomes(items);
+  }
+
+  private settleOutcomes(items: OutcomeItems): void {
     for (const [runId, slot, reply] of items) {
       const state = this.runs.get(slot);
       if (!state || state.runId !== runId) continue;

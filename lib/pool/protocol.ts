@@ -40,7 +40,7 @@ export interface ProbeTask {
 /**
  * Jobs sent to one thread in one message (the thread hop costs per message, not per job). The
  * thread starts them all at once and reports each outcome as soon as it has it, in an
- * OutcomeMessage; the task itself resolves when the last one is done.
+ * OutcomeMessage; the task itself resolves, with the outcomes not yet sent, when the last one is done.
  */
 export interface BatchTask {
   kind: 'batch';
@@ -52,9 +52,11 @@ export type Task = BatchTask | ProbeTask;
 /** Marks brokkr's messages among whatever else a handler might post on parentPort. */
 export const OUTCOME_TAG = '__brokkrOutcomes';
 
+export type OutcomeItems = [runId: number, slot: number, reply: RunReply][];
+
 /** Posted by a thread on parentPort: outcomes that were ready in the same turn of its event loop. */
 export interface OutcomeMessage {
-  [OUTCOME_TAG]: [runId: number, slot: number, reply: RunReply][];
+  [OUTCOME_TAG]: OutcomeItems;
 }
 
 export type RunReply =

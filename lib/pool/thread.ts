@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { BrokkrError, CorruptJobError, ErrorCodes, HandlerLoadError, JobTimeoutError, serializeError, UnknownHandlerError } from '../errors';
 import { findUnfaithfulJson } from '../json';
-import { OUTCOME_TAG, type OutcomeMessage, type ProbeReply, type RunReply, type RunTask, type Task, type ThreadData } from './protocol';
+import { OUTCOME_TAG, type OutcomeItems, type OutcomeMessage, type ProbeReply, type RunReply, type RunTask, type Task, type ThreadData } from './protocol';
 
 /** What a handler receives besides its data. */
 export interface JobContext {
@@ -52,15 +52,21 @@ process.on('unhandledRejection', onStrayError);
 const handlers: Promise<Map<string, Handler>> = loadHandlers(config.handlers);
 handlers.catch(() => undefined); // reported by the probe task and by each run
 
-export default async function runTask(task: Task): Promise<number | ProbeReply> {
+/**
+ * Runs a batch. Outcomes that finish early travel on parentPort as they come; those still
+ * unsent when the last job ends ride back on the task's own reply, so a batch of one costs a
+ * single message each way.
+ */
+export default async function runTask(task: Task): Promise<OutcomeItems | ProbeReply> {
   if (task.kind === 'probe') return probe();
   await Promise.all(task.jobs.map((job) => run(job).then((reply) => report(job, reply))));
-  flushOutcomes();
-  return task.jobs.length;
+  const rest = outbox;
+  outbox = [];
+  return rest;
 }
 
 // Outcomes finished in the same turn of the event loop travel together in one message.
-let outbox: OutcomeMessage[typeof OUTCOME_TAG] = [];
+let outbox: OutcomeItems = [];
 let flushScheduled = false;
 
 function report(job: RunTask, reply: RunReply): void {

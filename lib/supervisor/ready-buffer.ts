@@ -27,7 +27,7 @@ export class ReadyBuffer {
   /** How many jobs to keep leased beyond the free slots. */
   target(): number {
     if (this.setting !== 'auto') return this.setting;
-    return this.averageRunMs !== null && this.averageRunMs < AUTO_PREFETCH_BELOW_MS ? this.concurrency : 0;
+    return this.averageRunMs !== null && this.averageRunMs < AUTO_PREFETCH_BELOW_MS ? Math.max(this.concurrency, 32) : 0;
   }
 
   /** Learns how long runs take (an exponentially weighted average). */
