@@ -198,10 +198,10 @@ export class RedisBroker {
     return out;
   }
 
-  /** Runs whose lease has expired by Redis server time, with their tokens. */
+  /** Runs whose lease has expired by Redis server time, with their tokens; also trims the registries. */
   async expired(queue: string, limit: number): Promise<Run[]> {
     const k = this.keys(queue);
-    const reply = (await this.call(() => this.redis.brokkrExpired(1, k.active, limit, k.jobPrefix))) as string[];
+    const reply = (await this.call(() => this.redis.brokkrExpired(3, k.active, k.completed, k.failed, limit, k.jobPrefix))) as string[];
     const runs: Run[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) runs.push({ id: reply[i]!, token: reply[i + 1]! });
     return runs;

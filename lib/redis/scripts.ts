@@ -13,7 +13,7 @@ const SCRIPT_FILES = {
   brokkrFinish: 'finish-4.lua',
   brokkrRelease: 'release-4.lua',
   brokkrRenew: 'renew-1.lua',
-  brokkrExpired: 'expired-1.lua',
+  brokkrExpired: 'expired-3.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

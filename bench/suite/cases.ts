@@ -1,0 +1,175 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { Redis } from 'ioredis';
+import { Queue, Supervisor } from '../../lib';
+import type { JobKind, System } from './systems';
+
+const now = () => performance.timeOrigin + performance.now();
+let queueCounter = 0;
+const freshQueue = (label: string) => `bench-${label}-${Date.now().toString(36)}-${queueCounter++}`;
+
+/** Jobs enqueued before the clock starts; the clock runs from "consumer ready" to the last completion. */
+export async function throughput(system: System, admin: Redis, kind: JobKind, jobs: number, concurrency: number): Promise<{ jobsPerSec: number; startupMs: number }> {
+  const queue = freshQueue('tp');
+  await system.enqueueBulk(queue, kind, jobs);
+  let done = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const startedAt = now();
+  const consumer = await system.consume(queue, concurrency, () => {
+    if (++done === jobs) finished();
+  });
+  const readyAt = now();
+  await allDone;
+  const elapsed = now() - readyAt;
+  await consumer.close();
+  await admin.flushall();
+  return { jobsPerSec: jobs / (elapsed / 1000), startupMs: readyAt - startedAt };
+}
+
+/** enqueueBulk in chunks of 1,000, and single enqueues with 64 in flight. */
+export async function enqueueRate(system: System, admin: Redis, jobs: number): Promise<{ bulkPerSec: number; singlePerSec: number }> {
+  let t = now();
+  await system.enqueueBulk(freshQueue('eb'), 'noop', jobs);
+  const bulkPerSec = jobs / ((now() - t) / 1000);
+  await admin.flushall();
+  const queue = freshQueue('es');
+  let next = 0;
+  t = now();
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < jobs) {
+      next++;
+      await system.enqueueOne(queue, 'noop');
+    }
+  }));
+  const singlePerSec = jobs / ((now() - t) / 1000);
+  await admin.flushall();
+  return { bulkPerSec, singlePerSec };
+}
+
+export interface Latency {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+/** Pickup latency (enqueue call to handler start) with jobs enqueued one by one at a paced rate. */
+export async function pickupLatency(system: System, admin: Redis, ratePerSec: number, jobs: number, concurrency: number): Promise<Latency> {
+  const queue = freshQueue('lat');
+  const latencies: number[] = [];
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const consumer = await system.consume(queue, concurrency, (latency) => {
+    if (latency !== null) latencies.push(latency);
+    if (latencies.length === jobs) finished();
+  });
+  await system.enqueueOne(queue, 'noop'); // warm the path once
+  const interval = 1000 / ratePerSec;
+  const start = now();
+  const sends: Promise<void>[] = [];
+  for (let i = 0; i < jobs; i++) {
+    const due = start + i * interval;
+    let wait = due - now();
+    while (wait > 1) {
+      await new Promise((r) => setTimeout(r, Math.max(0, wait - 1)));
+      wait = due - now();
+    }
+    sends.push(system.enqueueOne(queue, 'stamp', now()));
+  }
+  await Promise.all(sends);
+  await allDone;
+  await consumer.close();
+  await admin.flushall();
+  const sorted = latencies.sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
+/** Sum of calls in INFO commandstats (it counts script calls and each command inside them). */
+export async function commandCalls(admin: Redis): Promise<{ all: number; scripts: number }> {
+  const info = await admin.info('commandstats');
+  let all = 0;
+  let scripts = 0;
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    const [, name, calls] = m;
+    if (name === 'info' || name === 'config|resetstat') continue;
+    all += Number(calls);
+    if (name === 'evalsha' || name === 'eval' || name === 'fcall') scripts += Number(calls);
+  }
+  return { all, scripts };
+}
+
+/** Redis commands per job (enqueue plus processing), and bytes of Redis memory per queued job. */
+export async function redisCost(system: System, admin: Redis, jobs: number): Promise<{ commandsPerJob: number; scriptCallsPerJob: number; bytesPerQueuedJob: number }> {
+  await admin.flushall();
+  const before = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+  const queue = freshQueue('cost');
+  await admin.config('RESETSTAT');
+  await system.enqueueBulk(queue, 'noop', jobs);
+  const after = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+  let done = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const consumer = await system.consume(queue, 8, () => {
+    if (++done === jobs) finished();
+  });
+  await allDone;
+  const calls = await commandCalls(admin);
+  await consumer.close();
+  await admin.flushall();
+  return { commandsPerJob: calls.all / jobs, scriptCallsPerJob: calls.scripts / jobs, bytesPerQueuedJob: (after - before) / jobs };
+}
+
+/** Commands per second an idle consumer sends, over `seconds`. */
+export async function idleCost(system: System, admin: Redis, seconds: number): Promise<number> {
+  const consumer = await system.consume(freshQueue('idle'), 8, () => undefined);
+  await new Promise((r) => setTimeout(r, 1_000));
+  await admin.config('RESETSTAT');
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const calls = await commandCalls(admin);
+  await consumer.close();
+  await admin.flushall();
+  return calls.all / seconds;
+}
+
+/**
+ * brokkr's memory after `first` jobs and after `total` jobs, each measured once results have
+ * expired: the supervisor process's RSS and Redis's used memory.
+ */
+export async function stability(url: string, admin: Redis, handler: string, first: number, total: number): Promise<{ rss: [number, number]; redis: [number, number] }> {
+  const name = freshQueue('stab');
+  const ttlMs = 2_000;
+  const queue = new Queue(name, { connection: url });
+  const supervisor = new Supervisor({ connection: url, queues: [name], threads: 2, concurrency: 64, resultTtlMs: ttlMs, handlers: { noop: handler } });
+  let done = 0;
+  let target = 0;
+  let reached: () => void = () => undefined;
+  supervisor.on('completed', () => {
+    if (++done === target) reached();
+  });
+  await supervisor.start();
+  const runTo = async (n: number) => {
+    target = n;
+    const allDone = new Promise<void>((resolve) => (reached = resolve));
+    for (let sent = done; sent < n; sent += 1000) {
+      await queue.enqueueBulk(Array.from({ length: Math.min(1000, n - sent) }, () => ({ name: 'noop', data: null })));
+    }
+    await allDone;
+    await new Promise((r) => setTimeout(r, ttlMs + 2_000)); // records expire; Redis reclaims them
+    collectGarbage();
+    const usedMemory = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+    return { rss: process.memoryUsage().rss, redis: usedMemory };
+  };
+  const a = await runTo(first);
+  const b = await runTo(total);
+  await supervisor.close();
+  await queue.close();
+  await admin.flushall();
+  return { rss: [a.rss, b.rss], redis: [a.redis, b.redis] };
+}
+
+/** A full GC before reading RSS, without --expose-gc (which worker threads refuse to inherit). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}

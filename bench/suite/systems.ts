@@ -1,0 +1,149 @@
+import { join } from 'node:path';
+import BeeQueue from 'bee-queue';
+import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
+import { Queue, Supervisor } from '../../lib';
+
+/** What each benchmark job does; 'stamp' returns its pickup latency (handler start minus `at`). */
+export type JobKind = 'noop' | 'cpu' | 'stamp';
+
+export interface Consumer {
+  close(): Promise<void>;
+}
+
+/** One job queue under test, driven the same way as the others. */
+export interface System {
+  readonly name: string;
+  enqueueBulk(queue: string, kind: JobKind, count: number): Promise<void>;
+  /** `at`: when the enqueue call began, for 'stamp' jobs */
+  enqueueOne(queue: string, kind: JobKind, at?: number): Promise<void>;
+  /**
+   * Starts consuming and resolves once the consumer is ready and has just begun (the clock starts
+   * then). `done` is called after each outcome is stored, with a 'stamp' job's latency.
+   */
+  consume(queue: string, concurrency: number, done: (latencyMs: number | null) => void): Promise<Consumer>;
+  close(): Promise<void>;
+}
+
+const handlersDir = join(__dirname, '..', 'handlers');
+const ext = __filename.endsWith('.ts') ? 'ts' : 'js';
+const cpuSpin = () => {
+  const until = performance.now() + 2;
+  while (performance.now() < until) {
+    // busy
+  }
+};
+const now = () => performance.timeOrigin + performance.now();
+
+export function brokkr(url: string, threads: number): System {
+  const queues = new Map<string, Queue>();
+  const q = (name: string) => {
+    let queue = queues.get(name);
+    if (!queue) queues.set(name, (queue = new Queue(name, { connection: url })));
+    return queue;
+  };
+  return {
+    name: 'brokkr',
+    async enqueueBulk(queue, kind, count) {
+      for (let i = 0; i < count; i += 1000) {
+        await q(queue).enqueueBulk(Array.from({ length: Math.min(1000, count - i) }, () => ({ name: kind, data: null })));
+      }
+    },
+    async enqueueOne(queue, kind, at) {
+      await q(queue).enqueue(kind, at === undefined ? null : { at });
+    },
+    async consume(queue, concurrency, done) {
+      const supervisor = new Supervisor({
+        connection: url, queues: [queue], threads, concurrency,
+        handlers: { noop: join(handlersDir, `noop.${ext}`), cpu: join(handlersDir, `cpu.${ext}`), stamp: join(handlersDir, `stamp.${ext}`) },
+        logger: { warn: () => undefined, error: (m: string) => process.stderr.write(`${m}\n`) },
+      });
+      supervisor.on('completed', (e) => done(typeof e.result === 'number' ? e.result : null));
+      supervisor.on('failed', (e) => process.stderr.write(`brokkr job failed: ${e.error.message}\n`));
+      await supervisor.start();
+      return { close: () => supervisor.close() };
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((x) => x.close()));
+    },
+  };
+}
+
+export function bullmq(url: string, mode: 'in-process' | 'sandboxed'): System {
+  const { hostname, port } = new URL(url);
+  const connection = { host: hostname, port: Number(port), maxRetriesPerRequest: null };
+  const queues = new Map<string, BullQueue>();
+  const q = (name: string) => {
+    let queue = queues.get(name);
+    if (!queue) queues.set(name, (queue = new BullQueue(name, { connection })));
+    return queue;
+  };
+  return {
+    name: mode === 'in-process' ? 'BullMQ' : 'BullMQ sandboxed',
+    async enqueueBulk(queue, kind, count) {
+      for (let i = 0; i < count; i += 1000) {
+        await q(queue).addBulk(Array.from({ length: Math.min(1000, count - i) }, () => ({ name: kind, data: { kind } })));
+      }
+    },
+    async enqueueOne(queue, kind, at) {
+      await q(queue).add(kind, { kind, at });
+    },
+    async consume(queue, concurrency, done) {
+      const processor = mode === 'sandboxed'
+        ? join(handlersDir, 'bullmq-sandboxed.js') // BullMQ's threads load JavaScript only: the suite runs from the build
+        : async (job: { data: { kind: JobKind; at?: number } }) => {
+          const startedAt = now();
+          if (job.data.kind === 'cpu') cpuSpin();
+          return job.data.kind === 'stamp' ? startedAt - (job.data.at ?? 0) : null;
+        };
+      const worker = new BullWorker(queue, processor, {
+        connection, concurrency, autorun: false, ...(mode === 'sandboxed' ? { useWorkerThreads: true } : {}),
+      });
+      worker.on('completed', (_job, result: unknown) => done(typeof result === 'number' ? result : null));
+      worker.on('failed', (_job, err) => process.stderr.write(`BullMQ job failed: ${err.message}\n`));
+      await worker.waitUntilReady();
+      void worker.run();
+      return { close: () => worker.close() };
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((x) => x.close()));
+    },
+  };
+}
+
+export function beeQueue(url: string): System {
+  const { hostname, port } = new URL(url);
+  const redis = { host: hostname, port: Number(port) };
+  const producers = new Map<string, BeeQueue>();
+  const q = (name: string) => {
+    let queue = producers.get(name);
+    if (!queue) producers.set(name, (queue = new BeeQueue(name, { redis, isWorker: false, getEvents: false })));
+    return queue;
+  };
+  return {
+    name: 'bee-queue',
+    async enqueueBulk(queue, kind, count) {
+      const producer = q(queue);
+      for (let i = 0; i < count; i += 1000) {
+        await producer.saveAll(Array.from({ length: Math.min(1000, count - i) }, () => producer.createJob({ kind })));
+      }
+    },
+    async enqueueOne(queue, kind, at) {
+      await q(queue).createJob({ kind, at }).save();
+    },
+    async consume(queue, concurrency, done) {
+      const worker = new BeeQueue(queue, { redis, getEvents: false, sendEvents: false });
+      await worker.ready();
+      worker.process(concurrency, async (job: { data: { kind: JobKind; at?: number } }) => {
+        const startedAt = now();
+        if (job.data.kind === 'cpu') cpuSpin();
+        return job.data.kind === 'stamp' ? startedAt - (job.data.at ?? 0) : null;
+      });
+      // emitted after bee-queue has written the outcome to Redis, like the others' completion events
+      worker.on('succeeded', (_job: unknown, result: unknown) => done(typeof result === 'number' ? result : null));
+      return { close: () => worker.close() };
+    },
+    async close() {
+      await Promise.all([...producers.values()].map((x) => x.close()));
+    },
+  };
+}
