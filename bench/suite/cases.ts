@@ -1,7 +1,6 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { Queue, Supervisor } from '../../lib';
 import type { JobKind, System } from './systems';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -134,42 +133,19 @@ export async function idleCost(system: System, admin: Redis, seconds: number): P
 
 /**
  * brokkr's memory after `first` jobs and after `total` jobs, each measured once results have
- * expired: the supervisor process's RSS and Redis's used memory.
+ * expired and a heartbeat has trimmed the registries: the RSS of a supervisor process of its own
+ * (see stability-child.ts), and Redis's used memory.
  */
-export async function stability(url: string, admin: Redis, handler: string, first: number, total: number): Promise<{ rss: [number, number]; redis: [number, number] }> {
-  const name = freshQueue('stab');
-  const ttlMs = 2_000;
-  const queue = new Queue(name, { connection: url });
-  const supervisor = new Supervisor({ connection: url, queues: [name], threads: 2, concurrency: 64, resultTtlMs: ttlMs, handlers: { noop: handler } });
-  let done = 0;
-  let target = 0;
-  let reached: () => void = () => undefined;
-  supervisor.on('completed', () => {
-    if (++done === target) reached();
-  });
-  await supervisor.start();
-  const runTo = async (n: number) => {
-    target = n;
-    const allDone = new Promise<void>((resolve) => (reached = resolve));
-    for (let sent = done; sent < n; sent += 1000) {
-      await queue.enqueueBulk(Array.from({ length: Math.min(1000, n - sent) }, () => ({ name: 'noop', data: null })));
-    }
-    await allDone;
-    await new Promise((r) => setTimeout(r, ttlMs + 2_000)); // records expire; Redis reclaims them
-    collectGarbage();
-    const usedMemory = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
-    return { rss: process.memoryUsage().rss, redis: usedMemory };
-  };
-  const a = await runTo(first);
-  const b = await runTo(total);
-  await supervisor.close();
-  await queue.close();
+export async function stability(url: string, admin: Redis, first: number, total: number): Promise<{ rss: [number, number]; redis: [number, number] }> {
+  const fromSource = __filename.endsWith('.ts');
+  const script = join(__dirname, fromSource ? 'stability-child.ts' : 'stability-child.js');
+  const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), script, url, String(first), String(total)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`stability child exited with ${code}`);
+  const rss = JSON.parse(out.trim().split('\n').pop()!) as [number, number];
+  const redis = (await admin.get('bench:stability:redis'))!.split(',').map(Number) as [number, number];
   await admin.flushall();
-  return { rss: [a.rss, b.rss], redis: [a.redis, b.redis] };
-}
-
-/** A full GC before reading RSS, without --expose-gc (which worker threads refuse to inherit). */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
+  return { rss, redis };
 }

@@ -95,22 +95,21 @@ async function main(): Promise<void> {
   });
   // blocking waits are counted only when they return (brokkr's after 5 s), so the window must be long: not in --quick
   if (!quick) await sideBySide('idle', async (s) => ({ 'commands/s sent by an idle consumer': await idleCost(s, admin, plan.idleSeconds) }));
-  const handler = join(__dirname, '..', 'handlers', __filename.endsWith('.ts') ? 'noop.ts' : 'noop.js');
   await waitForQuiet(load);
-  const stab = await stability(server.url, admin, handler, plan.stability[0]!, plan.stability[1]!);
+  const stab = await stability(server.url, admin, plan.stability[0]!, plan.stability[1]!);
   log(`  stability: RSS ${fmt(stab.rss[0] / 2 ** 20)} -> ${fmt(stab.rss[1] / 2 ** 20)} MiB, Redis ${fmt(stab.redis[0] / 2 ** 20, 1)} -> ${fmt(stab.redis[1] / 2 ** 20, 1)} MiB`);
 
   const names = systems.map((s) => s.name);
-  const lowerIsBetter = (kase: string) => /ms|per job|bytes|idle/.test(kase);
+  const higherIsBetter = (kase: string) => /^(no-op jobs\/s|CPU-bound|enqueue)/.test(kase);
   const ratioHeader = names.slice(1).map((n) => `brokkr vs ${n}`);
   const rows = [...results].map(([kase, bySystem]) => {
     const ours = median(bySystem.get('brokkr')?.values ?? []);
     const ratios = names.slice(1).map((n) => {
       const theirs = median(bySystem.get(n)?.values ?? []);
       if (!Number.isFinite(ours) || !Number.isFinite(theirs) || theirs === 0 || ours === 0) return '-';
-      return `${fmt(lowerIsBetter(kase) ? theirs / ours : ours / theirs, 2)}x`;
+      return `${fmt(higherIsBetter(kase) ? ours / theirs : theirs / ours, 2)}x`;
     });
-    const digits = /ms|per job/.test(kase) ? 2 : 0;
+    const digits = /ms|per job|idle/.test(kase) && !higherIsBetter(kase) ? 2 : 0;
     return [kase, ...names.map((n) => cell(bySystem.get(n), digits)), ...ratios];
   });
   rows.push([

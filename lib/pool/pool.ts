@@ -82,6 +82,8 @@ export class JobPool {
   private outgoing: RunTask[] = [];
   /** how many jobs the task being placed carries (read by the load balancer) */
   private placing = 1;
+  /** a probe is out to make piscina start one more thread */
+  private growing = false;
 
   constructor(private readonly options: PoolOptions) {
     const slots = options.concurrency;
@@ -125,8 +127,13 @@ export class JobPool {
     return this.piscina.threads.length;
   }
 
-  /** Loads every handler module in a thread; resolves with the job names they provide. */
+  /** Starts every thread and loads the handler modules; resolves with the job names they provide. */
   async start(): Promise<string[]> {
+    const replies = await Promise.all(Array.from({ length: this.options.threads }, () => this.probe()));
+    return replies[0]!;
+  }
+
+  private async probe(): Promise<string[]> {
     const reply = (await this.piscina.run({ kind: 'probe' }, { name: 'probe' })) as ProbeReply;
     if (!reply.ok) throw new HandlerLoadError(reply.error.message);
     return reply.names;
@@ -257,8 +264,13 @@ export class JobPool {
       if (limit > 0 && taskName !== 'probe' && (this.assigned.get(w.id) ?? 0) >= limit) continue;
       if (!best || w.currentUsage < best.currentUsage) best = w;
     }
-    // every thread busy and room for another: let piscina start one (it does when we answer null)
-    if (best && best.currentUsage > 0 && workers.length < this.options.threads) best = null;
+    const room = workers.length < this.options.threads;
+    // piscina starts a thread when the balancer answers null: probes do that, so jobs never wait for a thread to boot
+    if (taskName === 'probe') return best && best.currentUsage === 0 ? best : room ? null : best;
+    if (best && best.currentUsage > 0 && room && !this.growing) {
+      this.growing = true;
+      queueMicrotask(() => void this.probe().catch(() => undefined).finally(() => (this.growing = false)));
+    }
     if (best && limit > 0 && taskName !== 'probe') this.assigned.set(best.id, (this.assigned.get(best.id) ?? 0) + this.placing);
     return best;
   }

@@ -19,6 +19,8 @@ const IDLE_WAIT_MS = 5_000;
 /** How long close() keeps trying to write the outcomes of runs it terminated. */
 const FINAL_WRITE_MS = 5_000;
 
+type WaitEnd = 'work' | 'timeout' | 'error';
+
 interface HeldRun {
   queue: string;
   job: LeasedJob;
@@ -43,7 +45,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly ready: ReadyBuffer;
   private readonly slotFreed = new Notifier();
   private readonly stopRequested = new Latch();
-  private readonly pendingWaits = new Map<string, Promise<boolean>>();
+  private readonly pendingWaits = new Map<string, Promise<WaitEnd>>();
   private readonly tokenBase = randomBytes(6).toString('hex');
   private fetchCount = 0;
   private stopping = false;
@@ -184,18 +186,27 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return taken;
   }
 
-  /** Blocks (one connection per queue) until any queue has work, close() is called, or the wait times out. */
+  /**
+   * Blocks (one connection per queue) until any queue has work or close() is called. A wait that
+   * times out is simply renewed, without a fetch in between: an idle supervisor sends one command
+   * per queue per IDLE_WAIT_MS, plus its heartbeat.
+   */
   private async waitForWork(): Promise<void> {
-    const waits = this.options.queues.map((queue) => {
-      let wait = this.pendingWaits.get(queue);
-      if (!wait) {
-        // a failed wait (an outage) just ends the wait: the next fetch retries with backoff
-        wait = this.broker!.waitForWork(queue, IDLE_WAIT_MS).catch(() => false).finally(() => this.pendingWaits.delete(queue));
-        this.pendingWaits.set(queue, wait);
-      }
-      return wait;
-    });
-    await Promise.race([...waits, this.stopRequested.opened]);
+    for (;;) {
+      const waits = this.options.queues.map((queue) => {
+        let wait = this.pendingWaits.get(queue);
+        if (!wait) {
+          // a failed wait (an outage) ends the wait: the next fetch retries with backoff
+          wait = this.broker!.waitForWork(queue, IDLE_WAIT_MS)
+            .then((work): WaitEnd => (work ? 'work' : 'timeout'), (): WaitEnd => 'error')
+            .finally(() => this.pendingWaits.delete(queue));
+          this.pendingWaits.set(queue, wait);
+        }
+        return wait;
+      });
+      const end = await Promise.race([...waits, this.stopRequested.opened.then((): WaitEnd => 'work')]);
+      if (end !== 'timeout' || this.stopping) return;
+    }
   }
 
   /** A leased job is held from here on: started now when a slot is free, or kept ready. */

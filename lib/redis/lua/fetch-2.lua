@@ -8,17 +8,17 @@
   ARGV[3]  token base, unique per call; the job's token is base.."."..i
   ARGV[4]  lease length, ms
   ARGV[5]  job key prefix (job keys cannot be listed in KEYS: the ids are only known here)
-  Returns  { now, then per job 8 values: id, state, token, name, data, attempts, timeoutMs, createdAt }
+  Returns  { now (0 when nothing was waiting), then per job 8 values: id, state, token, name, data, attempts, timeoutMs, createdAt }
            state is "ok" (leased), "missing" (no record: id dropped) or "skipped:<status>" (the
            record is not queued, so this was a stray id: dropped without running it twice)
 ]]
+local ids = redis.call('RPOP', KEYS[1], ARGV[1])
+if not ids then
+  return { 0 }
+end
 local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local out = { now }
-local ids = redis.call('RPOP', KEYS[1], ARGV[1])
-if not ids then
-  return out
-end
 local deadline = now + tonumber(ARGV[4])
 local leased = {}
 for i, id in ipairs(ids) do
