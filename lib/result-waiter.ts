@@ -39,6 +39,8 @@ export class ResultWaiter {
       list.push(waiter);
       this.waiters.set(jobId, list);
     });
+    // the record check may settle `outcome` before the caller holds it: mark it handled meanwhile
+    outcome.catch(() => undefined);
     this.reading ??= this.readLoop();
     await this.checkRecord(jobId);
     return outcome;

@@ -49,6 +49,16 @@ describe('results from any process', () => {
     }
   });
 
+  it('rejects at once for a job that had already failed before anyone waited', async () => {
+    const name = uniqueQueue();
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], handlers: { throws: fixture('throws') } });
+    await sup.start();
+    const job = await queue.enqueue('throws', { kind: 'string' });
+    await waitFor(async () => (await queue.getJob(job.id))?.status === 'failed', 10_000, 'job failed');
+    await expect(queue.waitForResult(job.id, { timeoutMs: 5_000 })).rejects.toMatchObject({ code: ErrorCodes.JOB_FAILED });
+  });
+
   it('rejects with JobNotFoundError for an unknown id and WaitTimeoutError when its own limit passes', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);

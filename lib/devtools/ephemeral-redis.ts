@@ -133,8 +133,10 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Waits for the server to exit, holding the event loop open meanwhile (the child is unref'd). */
 function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  child.ref();
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
