@@ -142,9 +142,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     let failures = 0;
     while (!this.stopping) {
       const pool = this.pool!;
-      for (let next = pool.free > 0 ? this.ready.shift() : undefined; next; next = pool.free > 0 ? this.ready.shift() : undefined) {
-        this.startRun(next.queue, next.job);
-      }
+      this.startReady();
       const want = pool.free + this.ready.target() - this.ready.size;
       if (want <= 0) {
         await Promise.race([this.slotFreed.wait(), this.stopRequested.opened]);
@@ -209,13 +207,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
   }
 
-  /** A leased job is held from here on: started now when a slot is free, or kept ready. */
+  /** A leased job is held from here on; it starts after any ready job leased before it. */
   private take(queue: string, job: LeasedJob): void {
     const timeoutMs = job.timeoutMs ?? this.options.defaultTimeoutMs;
     const info: JobEventInfo = { id: job.id, queue, name: job.name, attempt: job.attempt };
     this.held.set(job.id, { queue, job, info, timeoutMs });
-    if (this.pool!.free > 0) this.startRun(queue, job);
-    else this.ready.push({ queue, job });
+    this.ready.push({ queue, job });
+    this.startReady();
+  }
+
+  /** Starts ready jobs in the order they were leased (queue priority first) while slots are free. */
+  private startReady(): void {
+    const pool = this.pool!;
+    for (let next = pool.free > 0 ? this.ready.shift() : undefined; next; next = pool.free > 0 ? this.ready.shift() : undefined) {
+      this.startRun(next.queue, next.job);
+    }
   }
 
   private startRun(queue: string, job: LeasedJob): void {
