@@ -4,6 +4,7 @@ import { uuidv7 } from './id';
 import { jobFromHash, OPTION_FIELDS, type JobInfo, type JobOptions, type JobRef } from './job';
 import { findUnfaithfulJson } from './json';
 import { RedisBroker, type NewJob } from './redis/broker';
+import { clientName } from './redis/keys';
 import { isTransient, withRetry } from './redis/retry';
 import { ResultWaiter } from './result-waiter';
 
@@ -40,7 +41,7 @@ export class Queue<Data = unknown, Result = unknown> {
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.brokerWaitMs = o.brokerWaitMs;
     this.retryMaxDelayMs = o.retryMaxDelayMs;
-    this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:queue:${name}`, { commandTimeoutMs: o.commandTimeoutMs, retryMaxDelayMs: o.retryMaxDelayMs });
+    this.broker = new RedisBroker(o.connection, o.prefix, clientName(o.prefix, 'queue', name), { commandTimeoutMs: o.commandTimeoutMs, retryMaxDelayMs: o.retryMaxDelayMs });
     this.waiter = new ResultWaiter(this.broker, this.name);
   }
 

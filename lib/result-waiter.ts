@@ -1,9 +1,7 @@
 import { JobFailedError, JobNotFoundError, WaitTimeoutError, type SerializedError } from './errors';
 import { FINAL_STATUSES, jobFromHash, parseStored } from './job';
-import type { RedisBroker, StreamEntry } from './redis/broker';
+import { BLOCK_LIMIT_MS, type RedisBroker, type StreamEntry } from './redis/broker';
 
-/** How long the reader blocks on the event stream; when it comes back empty, waiters are re-checked. */
-const READ_BLOCK_MS = 5_000;
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -74,7 +72,7 @@ export class ResultWaiter {
       while (!this.closed && this.waiters.size > 0) {
         let entries: StreamEntry[];
         try {
-          entries = await this.broker.readEvents(this.queue, this.lastId!, READ_BLOCK_MS);
+          entries = await this.broker.readEvents(this.queue, this.lastId!, BLOCK_LIMIT_MS);
         } catch {
           if (this.closed) break;
           await new Promise((r) => setTimeout(r, 250));

@@ -118,10 +118,6 @@ export class JobPool {
     return this.freeSlots.length;
   }
 
-  get inFlight(): number {
-    return this.runs.size;
-  }
-
   /** Live threads (piscina starts more on demand, up to `threads`, and releases idle ones). */
   get threadCount(): number {
     return this.piscina.threads.length;

@@ -78,7 +78,10 @@ export interface StreamEntry {
   fields: Record<string, string>;
 }
 
-/** The longest block any blocking command here asks for; their command timeout adds it. */
+/**
+ * How long a blocking wait lasts (an idle supervisor's wait for work, a reader's wait for events)
+ * before it is renewed; the blocking connections' command timeout adds it.
+ */
 export const BLOCK_LIMIT_MS = 5_000;
 
 /** How long close() waits for Redis to answer QUIT before it just disconnects. */
@@ -230,14 +233,6 @@ export class RedisBroker {
   async getJobHash(queue: string, id: string): Promise<Record<string, string> | null> {
     const hash = await this.call(() => this.redis.hgetall(this.keys(queue).job(id)));
     return Object.keys(hash).length === 0 ? null : hash;
-  }
-
-  async getStatuses(queue: string, ids: string[]): Promise<(string | null)[]> {
-    const k = this.keys(queue);
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(k.job(id), 'status');
-    const replies = (await this.call(() => pipeline.exec())) ?? [];
-    return replies.map(([err, value]) => (err ? null : (value as string | null)));
   }
 
   /** The id of the newest event, or "0-0" when the stream is empty. */

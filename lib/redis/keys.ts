@@ -21,6 +21,11 @@ export interface QueueKeys {
   job(id: string): string;
 }
 
+/** The name a connection gives itself (CLIENT SETNAME), so `CLIENT LIST` shows who is who. */
+export function clientName(prefix: string, role: 'queue' | 'supervisor', id: string): string {
+  return `${prefix}:${role}:${id}`;
+}
+
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}:`;
   const jobPrefix = `${base}job:`;

@@ -2,7 +2,7 @@ import type { SerializedError } from '../errors';
 import type { RequeueReason } from '../events';
 import type { Outcome, RedisBroker, Released, ReleaseMode, Run } from '../redis/broker';
 import { withRetry } from '../redis/retry';
-import { backoffDelay, Latch, Notifier, sleep } from './notifier';
+import { backoffDelay, Latch, sleep } from './notifier';
 
 export type Write =
   | { kind: 'finish'; queue: string; outcome: Outcome }
@@ -30,7 +30,6 @@ export class OutcomeWriter {
   private pending: Write[] = [];
   private writing = false;
   private abandoned = false;
-  private readonly idle = new Notifier();
   private readonly stop = new Latch();
   private readonly abort = new AbortController();
 
@@ -48,11 +47,6 @@ export class OutcomeWriter {
   add(write: Write): void {
     this.pending.push(write);
     if (!this.writing) void this.writeAll();
-  }
-
-  /** Resolves once nothing is pending or being written. */
-  async drained(): Promise<void> {
-    while (this.size > 0) await this.idle.wait();
   }
 
   /** Stops retrying; what is still pending stays unwritten (its leases expire in Redis). */
@@ -82,7 +76,6 @@ export class OutcomeWriter {
       }
     }
     this.writing = false;
-    this.idle.notify();
   }
 
   private async writeBatch(batch: Write[]): Promise<void> {

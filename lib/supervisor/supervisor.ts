@@ -5,17 +5,17 @@ import { resolveSupervisorOptions, type ResolvedSupervisorOptions, type Supervis
 import { ClosedError, CorruptJobError, ErrorCodes, JobTimeoutError, serializeError, UnknownHandlerError, type SerializedError } from '../errors';
 import type { JobEventInfo, SupervisorEvents } from '../events';
 import { JobPool, type PoolOutcome } from '../pool/pool';
-import { RedisBroker, type LeasedJob, type Released } from '../redis/broker';
+import { BLOCK_LIMIT_MS, RedisBroker, type LeasedJob, type Released } from '../redis/broker';
+import { clientName } from '../redis/keys';
 import { isTransient, withRetry } from '../redis/retry';
 import { resolveHandlers } from './handlers';
 import { LeaseKeeper } from './lease-keeper';
 import { backoffDelay, Latch, Notifier, sleep } from './notifier';
+import { LOG_PREFIX } from '../logger';
 import { OutcomeWriter, type Write } from './outcome-writer';
 import { ReadyBuffer } from './ready-buffer';
 import { onShutdownSignals } from './signals';
 
-/** How long an idle supervisor blocks on a queue before asking again (one command per wait). */
-const IDLE_WAIT_MS = 5_000;
 /** How long close() keeps trying to write the outcomes of runs it terminated. */
 const FINAL_WRITE_MS = 5_000;
 
@@ -117,7 +117,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw err;
     }
     this.pool = pool;
-    this.broker = new RedisBroker(o.connection, o.prefix, `brokkr:supervisor:${this.id}`, { commandTimeoutMs: o.commandTimeoutMs, retryMaxDelayMs: o.retryMaxDelayMs });
+    this.broker = new RedisBroker(o.connection, o.prefix, clientName(o.prefix, 'supervisor', this.id), { commandTimeoutMs: o.commandTimeoutMs, retryMaxDelayMs: o.retryMaxDelayMs });
     this.broker.health.on('down', (e) => this.emitSafe('broker:down', e));
     this.broker.health.on('up', (e) => {
       this.emitSafe('broker:up', e);
@@ -128,7 +128,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       (w, state, now, error) => this.afterWrite(w, state, now, error), (err) => this.report(err));
     this.leases = new LeaseKeeper(this.broker, { queues: o.queues, leaseMs: o.leaseMs, ...releaseSettings }, {
       held: () => [...this.held.values()].map((r) => ({ queue: r.queue, id: r.job.id, token: r.job.token })),
-      lost: (queue, id) => o.logger.warn(`brokkr: lost the lease of job ${id} in queue ${queue}; its outcome will not be written here`),
+      lost: (queue, id) => o.logger.warn(`${LOG_PREFIX} lost the lease of job ${id} in queue ${queue}; its outcome will not be written here`),
       reaped: (queue, released) => this.afterReap(queue, released),
       error: (err) => this.report(err),
     });
@@ -177,7 +177,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         () => this.broker!.fetch(queue, want, this.id, tokenBase, o.leaseMs),
         { maxDelayMs: o.retryMaxDelayMs, signal: this.abort.signal },
       );
-      for (const d of dropped) o.logger.warn(`brokkr: dropped job id ${d.id} from the wait list of queue ${queue}: ${d.reason}`);
+      for (const d of dropped) o.logger.warn(`${LOG_PREFIX} dropped job id ${d.id} from the wait list of queue ${queue}: ${d.reason}`);
       for (const job of jobs) this.take(queue, job);
       taken += jobs.length + dropped.length;
     }
@@ -187,7 +187,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /**
    * Blocks (one connection per queue) until any queue has work or close() is called. A wait that
    * times out is simply renewed, without a fetch in between: an idle supervisor sends one command
-   * per queue per IDLE_WAIT_MS, plus its heartbeat.
+   * per queue per BLOCK_LIMIT_MS, plus its heartbeat.
    */
   private async waitForWork(): Promise<void> {
     for (;;) {
@@ -195,7 +195,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         let wait = this.pendingWaits.get(queue);
         if (!wait) {
           // a failed wait (an outage) ends the wait: the next fetch retries with backoff
-          wait = this.broker!.waitForWork(queue, IDLE_WAIT_MS)
+          wait = this.broker!.waitForWork(queue, BLOCK_LIMIT_MS)
             .then((work): WaitEnd => (work ? 'work' : 'timeout'), (): WaitEnd => 'error')
             .finally(() => this.pendingWaits.delete(queue));
           this.pendingWaits.set(queue, wait);
@@ -321,7 +321,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await this.pool.terminateAll('shutdown');
       if (!(await this.allWritten(FINAL_WRITE_MS))) {
         const left = this.writer.abandon();
-        this.options.logger.error(`brokkr: closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`);
+        this.options.logger.error(`${LOG_PREFIX} closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`);
       }
     }
     await this.leases.stop();
@@ -357,7 +357,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (settings['maxmemory-policy'] && settings['maxmemory-policy'] !== 'noeviction') {
       problems.push(`maxmemory-policy is "${settings['maxmemory-policy']}": Redis may evict job records under memory pressure`);
     }
-    if (problems.length > 0) this.options.logger.warn(`brokkr: the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`);
+    if (problems.length > 0) this.options.logger.warn(`${LOG_PREFIX} the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`);
   }
 
   /** Outages are reported once each, as broker:down / broker:up; anything else goes to `error`. */
@@ -365,7 +365,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (isTransient(err)) return;
     const error = err instanceof Error ? err : new Error(String(err));
     if (this.listenerCount('error') > 0) this.emitSafe('error', error);
-    else this.options.logger.error(`brokkr: ${error.message}`);
+    else this.options.logger.error(`${LOG_PREFIX} ${error.message}`);
   }
 
   /** A listener that throws is logged; it never breaks the loop. */
@@ -373,7 +373,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     try {
       (this.emit as (e: E, ...a: Parameters<SupervisorEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
-      this.options.logger.error(`brokkr: a listener of "${String(event)}" threw: ${(err as Error)?.message ?? String(err)}`);
+      this.options.logger.error(`${LOG_PREFIX} a listener of "${String(event)}" threw: ${(err as Error)?.message ?? String(err)}`);
     }
   }
 }
