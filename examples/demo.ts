@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   supervisor
     .on('active', (e) => say(`${clock()}  ▶ ${tag(e.job.id)} started (attempt ${e.job.attempt})`))
     .on('completed', (e) => say(`${clock()}  ✔ ${tag(e.job.id)} completed: ${JSON.stringify(e.result)}`))
-    .on('timeout', (e) => say(`${clock()}  ⏱ ${tag(e.job.id)} passed its ${e.timeoutMs} ms timeout: its thread was terminated and replaced`))
+    .on('timeout', (e) =>
+      say(`${clock()}  ⏱ ${tag(e.job.id)} passed its ${e.timeoutMs} ms timeout: its thread was terminated and replaced`),
+    )
     .on('failed', (e) => say(`${clock()}  ✖ ${tag(e.job.id)} failed: ${e.error.name}: ${e.error.message}`))
     .on('requeued', (e) => {
       requeued++;
@@ -66,10 +68,14 @@ async function main(): Promise<void> {
   for (const to of ['alan@example.com', 'margaret@example.com']) await add('send-email', { to, subject: 'Digest' }, `email to ${to}`);
   say(`Enqueued ${jobs.length} jobs.\n`);
 
-  const outcomes = await Promise.all(jobs.map(({ ref }) => queue.waitForResult(ref.id, { timeoutMs: 60_000 }).then(
-    () => 'ok',
-    (err: Error) => err.message,
-  )));
+  const outcomes = await Promise.all(
+    jobs.map(({ ref }) =>
+      queue.waitForResult(ref.id, { timeoutMs: 60_000 }).then(
+        () => 'ok',
+        (err: Error) => err.message,
+      ),
+    ),
+  );
   await supervisor.close();
 
   say('\nSummary (read back from Redis, as any other process could):');
@@ -78,7 +84,9 @@ async function main(): Promise<void> {
     const info = await queue.getJob(ref.id);
     const ran = info?.finishedAt && info.startedAt ? `${info.finishedAt - info.startedAt} ms` : '-';
     const outcome = info?.status === 'completed' ? JSON.stringify(info.result) : `${info?.error?.name}: ${info?.error?.message}`;
-    say(`${tag(ref.id).padEnd(18)} ${String(info?.status).padEnd(10)} ${String(info?.attempts).padEnd(8)} ${ran.padStart(8)}  ${what}\n${''.padEnd(48)}→ ${outcome.slice(0, 90)}`);
+    say(
+      `${tag(ref.id).padEnd(18)} ${String(info?.status).padEnd(10)} ${String(info?.attempts).padEnd(8)} ${ran.padStart(8)}  ${what}\n${''.padEnd(48)}→ ${outcome.slice(0, 90)}`,
+    );
     if (outcomes[i] !== 'ok' && info?.status === 'completed') throw new Error(`inconsistent outcome for ${ref.id}`);
   }
   const counts = { completed: 0, failed: 0 } as Record<string, number>;
@@ -87,7 +95,9 @@ async function main(): Promise<void> {
     counts[s] = (counts[s] ?? 0) + 1;
   }
   say(`\n${jobs.length} jobs: ${counts.completed} completed, ${counts.failed} failed (one timed out, one threw), in ${clock().trim()}.`);
-  say(`The stuck job's thread was terminated and replaced; ${requeued} job(s) that shared that thread were put back and ran again without losing an attempt.`);
+  say(
+    `The stuck job's thread was terminated and replaced; ${requeued} job(s) that shared that thread were put back and ran again without losing an attempt.`,
+  );
   say('Full isolation is concurrency <= threads (set BROKKR_CONCURRENCY=2 to see it). The README explains every option.');
   await queue.close();
   await redis?.stop();

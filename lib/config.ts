@@ -174,7 +174,9 @@ export function resolveQueueOptions(options: QueueOptions = {}): Required<QueueO
 /** Queue names become part of a Redis hash tag, so braces would move the queue to another slot. */
 export function checkQueueName(name: unknown, field = 'queue name'): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200 || /[{}\s]/.test(name)) {
-    throw new ValidationError(`${field} must be a non-empty string of at most 200 characters without braces or spaces, got ${describe(name)}`);
+    throw new ValidationError(
+      `${field} must be a non-empty string of at most 200 characters without braces or spaces, got ${describe(name)}`,
+    );
   }
   return name;
 }
@@ -211,8 +213,12 @@ function checkKind(kind: Kind, value: unknown, key: string): string | null {
     case 'connection':
       return typeof value === 'string' || (typeof value === 'object' && value !== null) ? null : 'must be a Redis URL or ioredis options';
     case 'logger':
-      return typeof value === 'object' && value !== null && typeof (value as Logger).warn === 'function'
-        && typeof (value as Logger).error === 'function' ? null : 'must have warn and error methods';
+      return typeof value === 'object' &&
+        value !== null &&
+        typeof (value as Logger).warn === 'function' &&
+        typeof (value as Logger).error === 'function'
+        ? null
+        : 'must have warn and error methods';
     case 'queues':
       if (!Array.isArray(value) || value.length === 0) return 'must be a non-empty array of queue names';
       value.forEach((q, i) => checkQueueName(q, `${key}[${i}]`));

@@ -19,17 +19,23 @@ const INT_VARS = {
   BROKKR_RECYCLE_AFTER_JOBS: 'recycleAfterJobs',
 } as const satisfies Record<string, keyof SupervisorOptions>;
 
-export type EnvSupervisorOptions = Partial<Pick<SupervisorOptions, (typeof INT_VARS)[keyof typeof INT_VARS] | 'connection' | 'prefix' | 'queues'>>;
+export type EnvSupervisorOptions = Partial<
+  Pick<SupervisorOptions, (typeof INT_VARS)[keyof typeof INT_VARS] | 'connection' | 'prefix' | 'queues'>
+>;
 
 export function supervisorOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): EnvSupervisorOptions {
   const out: EnvSupervisorOptions = {};
   if (env.REDIS_URL) out.connection = env.REDIS_URL;
   if (env.BROKKR_PREFIX) out.prefix = env.BROKKR_PREFIX;
-  if (env.BROKKR_QUEUES) out.queues = env.BROKKR_QUEUES.split(',').map((q) => q.trim()).filter(Boolean);
+  if (env.BROKKR_QUEUES)
+    out.queues = env.BROKKR_QUEUES.split(',')
+      .map((q) => q.trim())
+      .filter(Boolean);
   for (const [name, field] of Object.entries(INT_VARS)) {
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
-    if (!/^\d+$/.test(raw.trim())) throw new ValidationError(`environment variable ${name} must be a whole number, got ${JSON.stringify(raw)}`);
+    if (!/^\d+$/.test(raw.trim()))
+      throw new ValidationError(`environment variable ${name} must be a whole number, got ${JSON.stringify(raw)}`);
     out[field] = Number(raw);
   }
   return out;

@@ -132,8 +132,12 @@ export function deserializeError(s: SerializedError): Error {
 }
 
 function isErrorLike(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string'
-    && typeof (v as { name?: unknown }).name === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as { message?: unknown }).message === 'string' &&
+    typeof (v as { name?: unknown }).name === 'string'
+  );
 }
 
 function describeValue(v: unknown): string {

@@ -12,16 +12,39 @@ export interface JobEventInfo {
   attempt: number;
 }
 
-export interface ActiveEvent { job: JobEventInfo }
-export interface CompletedEvent { job: JobEventInfo; result: unknown; finishedAt: number }
-export interface FailedEvent { job: JobEventInfo; error: SerializedError; finishedAt: number }
-export interface TimeoutEvent { job: JobEventInfo; error: SerializedError; timeoutMs: number }
+export interface ActiveEvent {
+  job: JobEventInfo;
+}
+export interface CompletedEvent {
+  job: JobEventInfo;
+  result: unknown;
+  finishedAt: number;
+}
+export interface FailedEvent {
+  job: JobEventInfo;
+  error: SerializedError;
+  finishedAt: number;
+}
+export interface TimeoutEvent {
+  job: JobEventInfo;
+  error: SerializedError;
+  timeoutMs: number;
+}
 /** Put back to waiting through no fault of its own; the attempt is given back. */
-export interface RequeuedEvent { job: JobEventInfo; reason: RequeueReason }
+export interface RequeuedEvent {
+  job: JobEventInfo;
+  reason: RequeueReason;
+}
 /** A job whose lease expired (its supervisor died or lost Redis) was put back by this supervisor. */
-export interface StalledEvent { job: JobEventInfo; stalls: number }
+export interface StalledEvent {
+  job: JobEventInfo;
+  stalls: number;
+}
 /** A run's outcome was not written because its lease had passed to another run. */
-export interface DroppedEvent { job: JobEventInfo; reason: string }
+export interface DroppedEvent {
+  job: JobEventInfo;
+  reason: string;
+}
 
 /**
  * thread-replaced: its thread was ended for another job's timeout or recycled; shutdown: close()

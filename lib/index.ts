@@ -6,9 +6,29 @@ export { supervisorOptionsFromEnv } from './env';
 export type { JobInfo, JobOptions, JobRef, JobStatus } from './job';
 export type { Logger } from './logger';
 export type {
-  ActiveEvent, CompletedEvent, DroppedEvent, FailedEvent, JobEventInfo, RequeuedEvent, RequeueReason, SupervisorEvents, TimeoutEvent,
+  ActiveEvent,
+  CompletedEvent,
+  DroppedEvent,
+  FailedEvent,
+  JobEventInfo,
+  RequeuedEvent,
+  RequeueReason,
+  SupervisorEvents,
+  TimeoutEvent,
 } from './events';
 export {
-  BrokerUnavailableError, BrokkrError, ClosedError, CorruptJobError, ErrorCodes, HandlerLoadError, JobFailedError, JobNotFoundError,
-  JobTimeoutError, UnknownHandlerError, ValidationError, WaitTimeoutError, type ErrorCode, type SerializedError,
+  BrokerUnavailableError,
+  BrokkrError,
+  ClosedError,
+  CorruptJobError,
+  ErrorCodes,
+  HandlerLoadError,
+  JobFailedError,
+  JobNotFoundError,
+  JobTimeoutError,
+  UnknownHandlerError,
+  ValidationError,
+  WaitTimeoutError,
+  type ErrorCode,
+  type SerializedError,
 } from './errors';

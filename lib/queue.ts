@@ -41,7 +41,10 @@ export class Queue<Data = unknown, Result = unknown> {
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.brokerWaitMs = o.brokerWaitMs;
     this.retryMaxDelayMs = o.retryMaxDelayMs;
-    this.broker = new RedisBroker(o.connection, o.prefix, clientName(o.prefix, 'queue', name), { commandTimeoutMs: o.commandTimeoutMs, retryMaxDelayMs: o.retryMaxDelayMs });
+    this.broker = new RedisBroker(o.connection, o.prefix, clientName(o.prefix, 'queue', name), {
+      commandTimeoutMs: o.commandTimeoutMs,
+      retryMaxDelayMs: o.retryMaxDelayMs,
+    });
     this.waiter = new ResultWaiter(this.broker, this.name);
   }
 
@@ -94,8 +97,12 @@ export class Queue<Data = unknown, Result = unknown> {
       return await withRetry(operation, { maxDelayMs: this.retryMaxDelayMs, maxElapsedMs: this.brokerWaitMs });
     } catch (err) {
       if (!isTransient(err)) throw err;
-      const note = what === 'enqueue' ? '; the jobs were not accepted (a write that reached Redis just before the outage may still run)' : '';
-      throw new BrokerUnavailableError(`${what}: Redis did not answer within brokerWaitMs (${this.brokerWaitMs} ms)${note}: ${(err as Error).message}`, err);
+      const note =
+        what === 'enqueue' ? '; the jobs were not accepted (a write that reached Redis just before the outage may still run)' : '';
+      throw new BrokerUnavailableError(
+        `${what}: Redis did not answer within brokerWaitMs (${this.brokerWaitMs} ms)${note}: ${(err as Error).message}`,
+        err,
+      );
     }
   }
 

@@ -2,7 +2,6 @@ import { JobFailedError, JobNotFoundError, WaitTimeoutError, type SerializedErro
 import { FINAL_STATUSES, jobFromHash, parseStored } from './job';
 import { BLOCK_LIMIT_MS, type RedisBroker, type StreamEntry } from './redis/broker';
 
-
 interface Waiter {
   resolve: (value: unknown) => void;
   reject: (err: Error) => void;
@@ -22,7 +21,10 @@ export class ResultWaiter {
   private closed = false;
   private caughtUp: { id: string; resolve: () => void }[] = [];
 
-  constructor(private readonly broker: RedisBroker, private readonly queue: string) {}
+  constructor(
+    private readonly broker: RedisBroker,
+    private readonly queue: string,
+  ) {}
 
   async wait<R>(jobId: string, timeoutMs: number): Promise<R> {
     // The stream position is taken before the record is read: an outcome written after the read

@@ -31,7 +31,10 @@ function visit(node) {
   stack.push(node);
   for (const dep of graph.get(node) ?? []) {
     if (state.get(dep) === 'open') {
-      const cycle = stack.slice(stack.indexOf(dep)).concat(dep).map((f) => relative(root, f));
+      const cycle = stack
+        .slice(stack.indexOf(dep))
+        .concat(dep)
+        .map((f) => relative(root, f));
       console.error(`import cycle in lib/: ${cycle.join(' -> ')}`);
       process.exit(1);
     }

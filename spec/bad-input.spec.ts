@@ -20,7 +20,10 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
   ])('refuses data with %s before writing anything', async (_label, data, message) => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    await expect(queue.enqueue('echo', data as never)).rejects.toMatchObject({ code: ErrorCodes.VALIDATION, message: expect.stringContaining(message) });
+    await expect(queue.enqueue('echo', data as never)).rejects.toMatchObject({
+      code: ErrorCodes.VALIDATION,
+      message: expect.stringContaining(message),
+    });
     const redis = spawnSync('redis-cli', ['-u', redisUrl(), '--scan', '--pattern', `*{${name}}*`], { encoding: 'utf8' });
     expect(redis.stdout.trim()).toBe('');
   });
@@ -29,10 +32,15 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
     const queue = h.queue(uniqueQueue());
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    await expect(queue.enqueue('echo', cyclic)).rejects.toMatchObject({ code: ErrorCodes.VALIDATION, message: expect.stringContaining('circular') });
+    await expect(queue.enqueue('echo', cyclic)).rejects.toMatchObject({
+      code: ErrorCodes.VALIDATION,
+      message: expect.stringContaining('circular'),
+    });
     const small = new Queue(uniqueQueue(), { connection: redisUrl(), maxPayloadBytes: 100 });
     try {
-      await expect(small.enqueue('echo', 'x'.repeat(200))).rejects.toMatchObject({ message: expect.stringMatching(/202 bytes.*limit of 100/) });
+      await expect(small.enqueue('echo', 'x'.repeat(200))).rejects.toMatchObject({
+        message: expect.stringMatching(/202 bytes.*limit of 100/),
+      });
     } finally {
       await small.close();
     }
@@ -41,7 +49,12 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
   it('a bulk enqueue with one bad job writes none of them', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    await expect(queue.enqueueBulk([{ name: 'echo', data: 1 }, { name: 'echo', data: { bad: 1n } }])).rejects.toMatchObject({
+    await expect(
+      queue.enqueueBulk([
+        { name: 'echo', data: 1 },
+        { name: 'echo', data: { bad: 1n } },
+      ]),
+    ).rejects.toMatchObject({
       message: expect.stringContaining('jobs[1]'),
     });
     const keys = spawnSync('redis-cli', ['-u', redisUrl(), '--scan', '--pattern', `*{${name}}*`], { encoding: 'utf8' });
@@ -75,9 +88,25 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
     await sup.start();
     const kinds = ['error', 'string', 'null', 'object'];
     const refs = await queue.enqueueBulk(kinds.map((kind) => ({ name: 'throws', data: { kind } })));
-    const errors = await Promise.all(refs.map((r) => queue.waitForResult(r.id, { timeoutMs: 10_000 }).then(() => null, (e: { cause: unknown }) => e.cause)));
-    expect(errors[0]).toMatchObject({ name: 'TypeError', message: 'bad input here', code: 'E_BAD', stack: expect.stringContaining('throws.ts') });
-    expect(errors[1]).toMatchObject({ name: 'NonErrorThrown', message: 'handler threw a non-Error value: "plain string"', code: ErrorCodes.NON_ERROR_THROWN });
+    const errors = await Promise.all(
+      refs.map((r) =>
+        queue.waitForResult(r.id, { timeoutMs: 10_000 }).then(
+          () => null,
+          (e: { cause: unknown }) => e.cause,
+        ),
+      ),
+    );
+    expect(errors[0]).toMatchObject({
+      name: 'TypeError',
+      message: 'bad input here',
+      code: 'E_BAD',
+      stack: expect.stringContaining('throws.ts'),
+    });
+    expect(errors[1]).toMatchObject({
+      name: 'NonErrorThrown',
+      message: 'handler threw a non-Error value: "plain string"',
+      code: ErrorCodes.NON_ERROR_THROWN,
+    });
     expect(errors[2]).toMatchObject({ message: 'handler threw a non-Error value: null' });
     expect(errors[3]).toMatchObject({ message: 'handler threw a non-Error value: {"reason":"an object"}' });
     const stored = await queue.getJob(refs[0]!.id);
@@ -89,21 +118,37 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
     const queue = h.queue(name);
     const sup = h.supervisor({ queues: [name], handlers: { returns: fixture('returns') } });
     await sup.start();
-    const [undef, big, fn] = await queue.enqueueBulk(['undefined', 'bigint', 'function'].map((kind) => ({ name: 'returns', data: { kind } })));
+    const [undef, big, fn] = await queue.enqueueBulk(
+      ['undefined', 'bigint', 'function'].map((kind) => ({ name: 'returns', data: { kind } })),
+    );
     await expect(queue.waitForResult(undef!.id, { timeoutMs: 10_000 })).resolves.toBeNull();
     expect(await queue.getJob(undef!.id)).toMatchObject({ status: 'completed', result: null });
-    for (const [ref, what] of [[big!, 'result.n is a BigInt'], [fn!, 'result.f is a function']] as const) {
+    for (const [ref, what] of [
+      [big!, 'result.n is a BigInt'],
+      [fn!, 'result.f is a function'],
+    ] as const) {
       await expect(queue.waitForResult(ref.id, { timeoutMs: 10_000 })).rejects.toMatchObject({
-        cause: expect.objectContaining({ code: ErrorCodes.RESULT_NOT_STORABLE, message: expect.stringContaining(what.replace('result.', '')) }),
+        cause: expect.objectContaining({
+          code: ErrorCodes.RESULT_NOT_STORABLE,
+          message: expect.stringContaining(what.replace('result.', '')),
+        }),
       });
     }
   });
 
   it('fails start() with an error naming a handler module that cannot be loaded', async () => {
     const missing = new Supervisor({ connection: redisUrl(), queues: [uniqueQueue()], threads: 1, handlers: { x: '/nowhere/handler.js' } });
-    await expect(missing.start()).rejects.toMatchObject({ code: ErrorCodes.HANDLER_LOAD, message: expect.stringContaining('/nowhere/handler.js') });
+    await expect(missing.start()).rejects.toMatchObject({
+      code: ErrorCodes.HANDLER_LOAD,
+      message: expect.stringContaining('/nowhere/handler.js'),
+    });
     await missing.close();
-    const noDefault = new Supervisor({ connection: redisUrl(), queues: [uniqueQueue()], threads: 1, handlers: { x: fixture('no-default') } });
+    const noDefault = new Supervisor({
+      connection: redisUrl(),
+      queues: [uniqueQueue()],
+      threads: 1,
+      handlers: { x: fixture('no-default') },
+    });
     await expect(noDefault.start()).rejects.toMatchObject({ message: expect.stringMatching(/no-default\.ts.*no default export function/) });
     await noDefault.close();
   });
@@ -111,7 +156,11 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
   it('fails a job whose stored data was corrupted while it waited, and carries on', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const [bad, gone, good] = await queue.enqueueBulk([{ name: 'echo', data: 1 }, { name: 'echo', data: 2 }, { name: 'echo', data: 3 }]);
+    const [bad, gone, good] = await queue.enqueueBulk([
+      { name: 'echo', data: 1 },
+      { name: 'echo', data: 2 },
+      { name: 'echo', data: 3 },
+    ]);
     const prefix = `brokkr:{${name}}:job:`;
     spawnSync('redis-cli', ['-u', redisUrl(), 'HSET', prefix + bad!.id, 'data', '{not json']);
     spawnSync('redis-cli', ['-u', redisUrl(), 'DEL', prefix + gone!.id]);
@@ -138,7 +187,9 @@ describe('options are checked when they are given', () => {
     [{ queues: ['a'] }, '"handlers" is required'],
     [{ queues: ['a'], handlers: { x: 'x.js' }, defaultTimeoutMs: '5' }, '"defaultTimeoutMs" must be an integer >= 0, got "5"'],
   ])('rejects %j', (options, message) => {
-    expect(() => new Supervisor(options as never)).toThrow(expect.objectContaining({ code: ErrorCodes.VALIDATION, message: expect.stringContaining(message) }));
+    expect(() => new Supervisor(options as never)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.VALIDATION, message: expect.stringContaining(message) }),
+    );
   });
 
   it('rejects bad queue options and job options', async () => {

@@ -12,7 +12,10 @@ describe('concurrency means jobs in flight', () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
     const sup = h.supervisor({
-      queues: [name], threads: 2, concurrency: 4, timeoutGraceMs: 50,
+      queues: [name],
+      threads: 2,
+      concurrency: 4,
+      timeoutGraceMs: 50,
       handlers: { barrier: fixture('barrier'), spin: fixture('spin') },
     });
     await sup.start();
@@ -30,7 +33,14 @@ describe('concurrency means jobs in flight', () => {
   it('runs every prefetched job, with slots freeing while fetches are out', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const sup = h.supervisor({ queues: [name], threads: 2, concurrency: 8, prefetch: 8, fetchBatchSize: 3, handlers: { sleep: fixture('sleep') } });
+    const sup = h.supervisor({
+      queues: [name],
+      threads: 2,
+      concurrency: 8,
+      prefetch: 8,
+      fetchBatchSize: 3,
+      handlers: { sleep: fixture('sleep') },
+    });
     await sup.start();
     // every round ends with a fetch that finds the queue empty while the last runs finish
     for (let round = 0; round < 30; round++) {
@@ -47,10 +57,19 @@ describe('concurrency means jobs in flight', () => {
     sup.on('requeued', (e) => requeued.push(e.job.id));
     await sup.start();
     const jobs = await queue.enqueueBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'sleep', data: { ms: 400, value: i } })));
-    await waitFor(async () => (await queue.getJob(jobs[0]!.id))?.status === 'active' && (await queue.getJob(jobs[3]!.id))?.status === 'active', 10_000, 'one running, three prefetched');
+    await waitFor(
+      async () => (await queue.getJob(jobs[0]!.id))?.status === 'active' && (await queue.getJob(jobs[3]!.id))?.status === 'active',
+      10_000,
+      'one running, three prefetched',
+    );
     await sup.close();
     expect(await queue.getJob(jobs[0]!.id)).toMatchObject({ status: 'completed' });
-    expect(requeued.sort()).toEqual(jobs.slice(1, 4).map((j) => j.id).sort());
+    expect(requeued.sort()).toEqual(
+      jobs
+        .slice(1, 4)
+        .map((j) => j.id)
+        .sort(),
+    );
     for (const j of jobs.slice(1)) expect(await queue.getJob(j.id)).toMatchObject({ status: 'queued', attempts: 0 });
   });
 

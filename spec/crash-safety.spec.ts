@@ -20,7 +20,12 @@ describe('a supervisor killed with SIGKILL', () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
     const jobs = await queue.enqueueBulk(['a', 'b', 'c'].map((value) => ({ name: 'slow', data: { value }, opts: { timeoutMs: 0 } })));
-    const doomed = spawnSupervisor({ url: redisUrl(), queues: [name], handlers: { slow: 'slow-first' }, options: { concurrency: 3, leaseMs: 600 } });
+    const doomed = spawnSupervisor({
+      url: redisUrl(),
+      queues: [name],
+      handlers: { slow: 'slow-first' },
+      options: { concurrency: 3, leaseMs: 600 },
+    });
     children.push(doomed);
     await doomed.ready;
     await waitFor(() => doomed.lines.filter((l) => l.startsWith('active')).length === 3, 15_000, 'three jobs active in the child');
@@ -145,7 +150,12 @@ describe('shutdown', () => {
   it('a second signal makes it cold: the job is terminated and put straight back, no attempt charged', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const host = spawnSupervisor({ url: redisUrl(), queues: [name], handlers: { spin: 'spin' }, options: { handleSignals: true, shutdownGraceMs: 60_000 } });
+    const host = spawnSupervisor({
+      url: redisUrl(),
+      queues: [name],
+      handlers: { spin: 'spin' },
+      options: { handleSignals: true, shutdownGraceMs: 60_000 },
+    });
     children.push(host);
     await host.ready;
     const job = await queue.enqueue('spin', {}, { timeoutMs: 0 });
@@ -165,7 +175,13 @@ describe('shutdown', () => {
     const redis = await startEphemeralRedis();
     try {
       const name = uniqueQueue();
-      const idle = new Supervisor({ connection: redis.url, queues: [name], threads: 1, logger: memoryLogger(), handlers: { sleep: fixture('sleep') } });
+      const idle = new Supervisor({
+        connection: redis.url,
+        queues: [name],
+        threads: 1,
+        logger: memoryLogger(),
+        handlers: { sleep: fixture('sleep') },
+      });
       await idle.start();
       let t = Date.now();
       await idle.close();
@@ -173,7 +189,14 @@ describe('shutdown', () => {
 
       const queue = new Queue(name, { connection: redis.url });
       const logger = memoryLogger();
-      const busy = new Supervisor({ connection: redis.url, queues: [name], threads: 1, shutdownGraceMs: 300, logger, handlers: { sleep: fixture('sleep') } });
+      const busy = new Supervisor({
+        connection: redis.url,
+        queues: [name],
+        threads: 1,
+        shutdownGraceMs: 300,
+        logger,
+        handlers: { sleep: fixture('sleep') },
+      });
       busy.on('error', () => undefined);
       await busy.start();
       const job = await queue.enqueue('sleep', { ms: 30_000 }, { timeoutMs: 0 });

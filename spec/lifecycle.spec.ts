@@ -15,9 +15,11 @@ describe('supervisor lifecycle', () => {
     sup.on('completed', (e) => log.push(`${e.job.id} completed ${JSON.stringify(e.result)}`));
     sup.on('failed', (e) => log.push(`${e.job.id} failed ${e.error.name}`));
     await sup.start();
-    const jobs = await queue.enqueueBulk(Array.from({ length: 30 }, (_, i) => (i % 3 === 0
-      ? { name: 'throws', data: { kind: 'error' } }
-      : { name: 'sleep', data: { ms: i % 7, value: i } })));
+    const jobs = await queue.enqueueBulk(
+      Array.from({ length: 30 }, (_, i) =>
+        i % 3 === 0 ? { name: 'throws', data: { kind: 'error' } } : { name: 'sleep', data: { ms: i % 7, value: i } },
+      ),
+    );
     await waitFor(() => log.length === 60, 15_000, '60 events');
     jobs.forEach((job, i) => {
       const mine = log.filter((l) => l.startsWith(job.id));
@@ -69,7 +71,10 @@ describe('supervisor lifecycle', () => {
       throw new Error('listener bug');
     });
     await sup.start();
-    const jobs = await queue.enqueueBulk([{ name: 'sleep', data: { ms: 1, value: 1 } }, { name: 'sleep', data: { ms: 1, value: 2 } }]);
+    const jobs = await queue.enqueueBulk([
+      { name: 'sleep', data: { ms: 1, value: 1 } },
+      { name: 'sleep', data: { ms: 1, value: 2 } },
+    ]);
     await expect(Promise.all(jobs.map((j) => queue.waitForResult(j.id, { timeoutMs: 10_000 })))).resolves.toEqual([1, 2]);
     await waitFor(() => logger.lines.filter((l) => l.includes('listener bug')).length === 2, 5_000, 'two logged listener errors');
   });
@@ -110,7 +115,9 @@ describe('broker scripts', () => {
     try {
       await broker.enqueue(name, [{ id: 'j1', name: 'echo', data: '1', opts: { timeoutMs: 5 } }]);
       const { jobs } = await broker.fetch(name, 10, 'owner-a', 'tok', 30_000);
-      expect(jobs).toEqual([{ id: 'j1', token: 'tok.1', name: 'echo', data: '1', attempt: 1, timeoutMs: 5, createdAt: expect.any(Number) }]);
+      expect(jobs).toEqual([
+        { id: 'j1', token: 'tok.1', name: 'echo', data: '1', attempt: 1, timeoutMs: 5, createdAt: expect.any(Number) },
+      ]);
       const deadline = Number(await broker.redis.zscore(broker.keys(name).active, 'j1'));
       expect(deadline).toBeGreaterThan(Date.now() + 25_000);
       const outcome = { id: 'j1', status: 'completed' as const, payload: '2', defaultTtlMs: 1000, name: 'echo', attempt: 1 };

@@ -28,8 +28,13 @@ function queue(name: string, options: { brokerWaitMs?: number } = {}): Queue {
 function supervisor(options: Partial<SupervisorOptions> & Pick<SupervisorOptions, 'queues'>) {
   const logger = memoryLogger();
   const sup = new Supervisor({
-    connection: redis.url, threads: 1, logger, retryMaxDelayMs: 200, commandTimeoutMs: 1_000,
-    handlers: { sleep: fixture('sleep') }, ...options,
+    connection: redis.url,
+    threads: 1,
+    logger,
+    retryMaxDelayMs: 200,
+    commandTimeoutMs: 1_000,
+    handlers: { sleep: fixture('sleep') },
+    ...options,
   });
   const seen: string[] = [];
   sup.on('broker:down', () => seen.push('down'));
@@ -41,10 +46,12 @@ function supervisor(options: Partial<SupervisorOptions> & Pick<SupervisorOptions
   return { sup, seen, logger };
 }
 
-const fetchSha = createHash('sha1').update(readFileSync(join(__dirname, '..', 'lib', 'redis', 'lua', 'fetch-2.lua'), 'utf8')).digest('hex');
+const fetchSha = createHash('sha1')
+  .update(readFileSync(join(__dirname, '..', 'lib', 'redis', 'lua', 'fetch-2.lua'), 'utf8'))
+  .digest('hex');
 
 describe('Redis goes away and comes back', () => {
-  it('survives a SIGKILL and restart: the running job\'s outcome is held and written, scripts reload, fetching resumes', async () => {
+  it("survives a SIGKILL and restart: the running job's outcome is held and written, scripts reload, fetching resumes", async () => {
     const name = uniqueQueue();
     const q = queue(name);
     const { sup, seen } = supervisor({ queues: [name] });
@@ -89,15 +96,22 @@ describe('Redis goes away and comes back', () => {
     expect(await q.getJob(job.id)).toMatchObject({ status: 'completed', attempts: 1 });
   });
 
-  it('after an outage longer than a lease, supervisors keep their own jobs instead of reaping each other\'s', async () => {
+  it("after an outage longer than a lease, supervisors keep their own jobs instead of reaping each other's", async () => {
     const name = uniqueQueue();
     const q = queue(name);
     const a = supervisor({ queues: [name], leaseMs: 1_500 });
     const b = supervisor({ queues: [name], leaseMs: 1_500 });
     await a.sup.start();
     await b.sup.start();
-    const jobs = await q.enqueueBulk([{ name: 'sleep', data: { ms: 5_000, value: 1 } }, { name: 'sleep', data: { ms: 5_000, value: 2 } }]);
-    await waitFor(async () => (await Promise.all(jobs.map((j) => q.getJob(j.id)))).every((i) => i?.status === 'active'), 10_000, 'both active');
+    const jobs = await q.enqueueBulk([
+      { name: 'sleep', data: { ms: 5_000, value: 1 } },
+      { name: 'sleep', data: { ms: 5_000, value: 2 } },
+    ]);
+    await waitFor(
+      async () => (await Promise.all(jobs.map((j) => q.getJob(j.id)))).every((i) => i?.status === 'active'),
+      10_000,
+      'both active',
+    );
     redis.signal('SIGKILL');
     await new Promise((r) => setTimeout(r, 2_500)); // longer than the 1.5 s lease
     await redis.restart();
@@ -157,7 +171,13 @@ describe('durability settings', () => {
     const unsafe = await startEphemeralRedis();
     try {
       const logger = memoryLogger();
-      const sup = new Supervisor({ connection: unsafe.url, queues: [uniqueQueue()], threads: 1, logger, handlers: { sleep: fixture('sleep') } });
+      const sup = new Supervisor({
+        connection: unsafe.url,
+        queues: [uniqueQueue()],
+        threads: 1,
+        logger,
+        handlers: { sleep: fixture('sleep') },
+      });
       await sup.start();
       await waitFor(() => logger.lines.some((l) => l.includes('appendonly is "no"')), 10_000, 'the warning');
       await sup.close();

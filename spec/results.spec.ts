@@ -71,7 +71,12 @@ describe('results from any process', () => {
   it('keeps records for their TTL: per job, with separate defaults for completed and failed', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const sup = h.supervisor({ queues: [name], resultTtlMs: 60_000, failedTtlMs: 120_000, handlers: { sleep: fixture('sleep'), throws: fixture('throws') } });
+    const sup = h.supervisor({
+      queues: [name],
+      resultTtlMs: 60_000,
+      failedTtlMs: 120_000,
+      handlers: { sleep: fixture('sleep'), throws: fixture('throws') },
+    });
     await sup.start();
     const [ok, own, bad] = await queue.enqueueBulk([
       { name: 'sleep', data: { ms: 1 } },
@@ -96,15 +101,28 @@ describe('results from any process', () => {
   it('drops ids of expired records from the completed and failed registries, also when no more jobs finish', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const sup = h.supervisor({ queues: [name], resultTtlMs: 300, failedTtlMs: 300, leaseMs: 300, handlers: { sleep: fixture('sleep'), throws: fixture('throws') } });
+    const sup = h.supervisor({
+      queues: [name],
+      resultTtlMs: 300,
+      failedTtlMs: 300,
+      leaseMs: 300,
+      handlers: { sleep: fixture('sleep'), throws: fixture('throws') },
+    });
     await sup.start();
-    const [ok, bad] = await queue.enqueueBulk([{ name: 'sleep', data: { ms: 1 } }, { name: 'throws', data: { kind: 'error' } }]);
+    const [ok, bad] = await queue.enqueueBulk([
+      { name: 'sleep', data: { ms: 1 } },
+      { name: 'throws', data: { kind: 'error' } },
+    ]);
     await queue.waitForResult(ok!.id, { timeoutMs: 10_000 });
     await queue.waitForResult(bad!.id, { timeoutMs: 10_000 }).catch(() => undefined);
     const admin = new Redis(redisUrl());
     try {
       expect(await admin.zcard(`brokkr:{${name}}:completed`)).toBe(1);
-      await waitFor(async () => (await admin.zcard(`brokkr:{${name}}:completed`)) + (await admin.zcard(`brokkr:{${name}}:failed`)) === 0, 5_000, 'registries trimmed');
+      await waitFor(
+        async () => (await admin.zcard(`brokkr:{${name}}:completed`)) + (await admin.zcard(`brokkr:{${name}}:failed`)) === 0,
+        5_000,
+        'registries trimmed',
+      );
       expect(await queue.getJob(ok!.id)).toBeNull();
     } finally {
       admin.disconnect();

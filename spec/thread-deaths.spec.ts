@@ -6,13 +6,22 @@ const h = new Harness();
 afterEach(() => h.closeAll());
 
 const handlers = {
-  exit: fixture('exit'), oom: fixture('oom'), 'timer-throw': fixture('timer-throw'), unhandled: fixture('unhandled'),
-  'stray-crash': fixture('stray-crash'), sleep: fixture('sleep'), 'thread-id': fixture('thread-id'), 'big-result': fixture('big-result'),
+  exit: fixture('exit'),
+  oom: fixture('oom'),
+  'timer-throw': fixture('timer-throw'),
+  unhandled: fixture('unhandled'),
+  'stray-crash': fixture('stray-crash'),
+  sleep: fixture('sleep'),
+  'thread-id': fixture('thread-id'),
+  'big-result': fixture('big-result'),
 };
 
 function track(sup: ReturnType<Harness['supervisor']>) {
   const seen: string[] = [];
-  const on = sup.on.bind(sup) as (event: keyof SupervisorEvents, listener: (e: { job: { id: string }; reason?: string }) => void) => unknown;
+  const on = sup.on.bind(sup) as (
+    event: keyof SupervisorEvents,
+    listener: (e: { job: { id: string }; reason?: string }) => void,
+  ) => unknown;
   for (const event of ['active', 'completed', 'failed', 'requeued', 'timeout'] as const) {
     on(event, (e) => seen.push(`${e.job.id} ${event}${e.reason ? ` ${e.reason}` : ''}`));
   }
@@ -27,7 +36,10 @@ describe('a thread that dies or grows', () => {
     await sup.start();
     const job = await queue.enqueue('exit', {});
     await expect(queue.waitForResult(job.id, { timeoutMs: 15_000 })).rejects.toMatchObject({
-      cause: expect.objectContaining({ code: ErrorCodes.THREAD_CRASHED, message: 'the handler called process.exit(3), which ended its thread' }),
+      cause: expect.objectContaining({
+        code: ErrorCodes.THREAD_CRASHED,
+        message: 'the handler called process.exit(3), which ended its thread',
+      }),
     });
     const after = await queue.enqueueBulk(Array.from({ length: 4 }, (_, i) => ({ name: 'sleep', data: { ms: 1, value: i } })));
     await expect(Promise.all(after.map((j) => queue.waitForResult(j.id, { timeoutMs: 15_000 })))).resolves.toEqual([0, 1, 2, 3]);
@@ -54,7 +66,10 @@ describe('a thread that dies or grows', () => {
     await sup.start();
     const bystander = await queue.enqueue('sleep', { ms: 800, value: 'untouched' });
     await waitFor(() => seen.includes(`${bystander.id} active`), 10_000, 'bystander active');
-    const [timer, unhandled] = await queue.enqueueBulk([{ name: 'timer-throw', data: {} }, { name: 'unhandled', data: {} }]);
+    const [timer, unhandled] = await queue.enqueueBulk([
+      { name: 'timer-throw', data: {} },
+      { name: 'unhandled', data: {} },
+    ]);
     await expect(queue.waitForResult(timer!.id, { timeoutMs: 15_000 })).rejects.toMatchObject({
       cause: expect.objectContaining({ name: 'Error', message: 'thrown from a timer' }),
     });
@@ -73,14 +88,24 @@ describe('a thread that dies or grows', () => {
     const sup = h.supervisor({ queues: [name], threads: 1, concurrency: 3, handlers });
     const seen = track(sup);
     await sup.start();
-    const sleepers = await queue.enqueueBulk([{ name: 'sleep', data: { ms: 1_000, value: 'a' } }, { name: 'sleep', data: { ms: 1_000, value: 'b' } }]);
+    const sleepers = await queue.enqueueBulk([
+      { name: 'sleep', data: { ms: 1_000, value: 'a' } },
+      { name: 'sleep', data: { ms: 1_000, value: 'b' } },
+    ]);
     await waitFor(() => seen.filter((l) => l.endsWith(' active')).length === 2, 10_000, 'sleepers active');
     const culprit = await queue.enqueue('exit', {});
-    await expect(queue.waitForResult(culprit.id, { timeoutMs: 15_000 })).rejects.toMatchObject({ cause: expect.objectContaining({ code: ErrorCodes.THREAD_CRASHED }) });
+    await expect(queue.waitForResult(culprit.id, { timeoutMs: 15_000 })).rejects.toMatchObject({
+      cause: expect.objectContaining({ code: ErrorCodes.THREAD_CRASHED }),
+    });
     await expect(Promise.all(sleepers.map((s) => queue.waitForResult(s.id, { timeoutMs: 15_000 })))).resolves.toEqual(['a', 'b']);
     for (const s of sleepers) {
       await waitFor(() => seen.includes(`${s.id} completed`), 5_000, 'sleeper completed');
-      expect(seen.filter((l) => l.startsWith(s.id))).toEqual([`${s.id} active`, `${s.id} requeued thread-crashed`, `${s.id} active`, `${s.id} completed`]);
+      expect(seen.filter((l) => l.startsWith(s.id))).toEqual([
+        `${s.id} active`,
+        `${s.id} requeued thread-crashed`,
+        `${s.id} active`,
+        `${s.id} completed`,
+      ]);
       expect(await queue.getJob(s.id)).toMatchObject({ status: 'completed', attempts: 1 });
     }
   });
@@ -110,7 +135,10 @@ describe('a thread that dies or grows', () => {
     await sup.start();
     const ids: number[] = [];
     for (let round = 0; round < 4; round++) {
-      const jobs = await queue.enqueueBulk([{ name: 'thread-id', data: {} }, { name: 'thread-id', data: {} }]);
+      const jobs = await queue.enqueueBulk([
+        { name: 'thread-id', data: {} },
+        { name: 'thread-id', data: {} },
+      ]);
       ids.push(...((await Promise.all(jobs.map((j) => queue.waitForResult(j.id, { timeoutMs: 15_000 })))) as number[]));
     }
     const perThread = new Map<number, number>();
@@ -125,7 +153,10 @@ describe('a thread that dies or grows', () => {
     const queue = h.queue(name);
     const sup = h.supervisor({ queues: [name], threads: 2, concurrency: 2, threadIdleMs: 300, handlers });
     await sup.start();
-    const busy = await queue.enqueueBulk([{ name: 'sleep', data: { ms: 600, value: 1 } }, { name: 'sleep', data: { ms: 600, value: 2 } }]);
+    const busy = await queue.enqueueBulk([
+      { name: 'sleep', data: { ms: 600, value: 1 } },
+      { name: 'sleep', data: { ms: 600, value: 2 } },
+    ]);
     await waitFor(() => sup.threadCount === 2, 10_000, 'a second thread started on demand');
     await Promise.all(busy.map((j) => queue.waitForResult(j.id, { timeoutMs: 15_000 })));
     await waitFor(() => sup.threadCount === 1, 10_000, 'the idle thread released');

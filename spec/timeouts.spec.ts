@@ -22,7 +22,10 @@ describe('hard per-job timeouts', () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
     const sup = h.supervisor({
-      queues: [name], threads: 2, concurrency: 2, timeoutGraceMs: 100,
+      queues: [name],
+      threads: 2,
+      concurrency: 2,
+      timeoutGraceMs: 100,
       handlers: { spin: fixture('spin'), sleep: fixture('sleep') },
     });
     const seen = record(sup);
@@ -43,9 +46,13 @@ describe('hard per-job timeouts', () => {
     expect(seen.filter((s) => s.id === stuck.id).map((s) => s.event)).toEqual(['active', 'timeout', 'failed']);
 
     // the pool is back to full strength: two more stuck jobs are both stopped, and work still flows
-    const two = await queue.enqueueBulk([{ name: 'spin', data: null, opts: { timeoutMs: 300 } }, { name: 'spin', data: null, opts: { timeoutMs: 300 } }]);
+    const two = await queue.enqueueBulk([
+      { name: 'spin', data: null, opts: { timeoutMs: 300 } },
+      { name: 'spin', data: null, opts: { timeoutMs: 300 } },
+    ]);
     const after = await queue.enqueue('sleep', { ms: 1, value: 'after' });
-    for (const j of two) await expect(queue.waitForResult(j.id, { timeoutMs: 15_000 })).rejects.toMatchObject({ code: ErrorCodes.JOB_FAILED });
+    for (const j of two)
+      await expect(queue.waitForResult(j.id, { timeoutMs: 15_000 })).rejects.toMatchObject({ code: ErrorCodes.JOB_FAILED });
     await expect(queue.waitForResult(after.id, { timeoutMs: 15_000 })).resolves.toBe('after');
   });
 
@@ -67,17 +74,23 @@ describe('hard per-job timeouts', () => {
     expect(seen.map((s) => s.event)).toEqual(['active', 'timeout', 'failed']);
   });
 
-  it('with jobs sharing a thread, puts the timed-out job\'s neighbours back without charging an attempt', async () => {
+  it("with jobs sharing a thread, puts the timed-out job's neighbours back without charging an attempt", async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
     const sup = h.supervisor({
-      queues: [name], threads: 1, concurrency: 3, timeoutGraceMs: 50,
+      queues: [name],
+      threads: 1,
+      concurrency: 3,
+      timeoutGraceMs: 50,
       handlers: { spin: fixture('spin'), sleep: fixture('sleep') },
     });
     const seen = record(sup);
     await sup.start();
     // the two sleepers start first and share the only thread with the spinner
-    const sleepers = await queue.enqueueBulk([{ name: 'sleep', data: { ms: 1_500, value: 'a' } }, { name: 'sleep', data: { ms: 1_500, value: 'b' } }]);
+    const sleepers = await queue.enqueueBulk([
+      { name: 'sleep', data: { ms: 1_500, value: 'a' } },
+      { name: 'sleep', data: { ms: 1_500, value: 'b' } },
+    ]);
     await waitFor(() => seen.filter((s) => s.event === 'active').length === 2, 10_000, 'sleepers active');
     const stuck = await queue.enqueue('spin', null, { timeoutMs: 300 });
 

@@ -10,7 +10,14 @@ describe('uuidv7', () => {
     for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect([...ids].sort()).toEqual(ids);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(parseInt(uuidv7(Date.now() + 10_000).replace(/-/g, '').slice(0, 12), 16)).toBeGreaterThan(1_700_000_000_000);
+    expect(
+      parseInt(
+        uuidv7(Date.now() + 10_000)
+          .replace(/-/g, '')
+          .slice(0, 12),
+        16,
+      ),
+    ).toBeGreaterThan(1_700_000_000_000);
   });
 });
 
@@ -32,7 +39,11 @@ describe('errors across the thread boundary', () => {
   it('serialises Errors with name, message, stack and code, and non-Errors readably', () => {
     const err = Object.assign(new RangeError('out'), { code: 'E_OUT' });
     expect(serializeError(err)).toEqual({ name: 'RangeError', message: 'out', stack: err.stack, code: 'E_OUT' });
-    expect(serializeError(42)).toEqual({ name: 'NonErrorThrown', message: 'handler threw a non-Error value: 42', code: ErrorCodes.NON_ERROR_THROWN });
+    expect(serializeError(42)).toEqual({
+      name: 'NonErrorThrown',
+      message: 'handler threw a non-Error value: 42',
+      code: ErrorCodes.NON_ERROR_THROWN,
+    });
     expect(serializeError(undefined).message).toBe('handler threw a non-Error value: undefined');
   });
   it('JobFailedError carries the stored error as its cause', () => {
@@ -56,7 +67,9 @@ describe('keys', () => {
 describe('supervisorOptionsFromEnv', () => {
   it('reads the documented variables and rejects values that are not whole numbers', () => {
     expect(supervisorOptionsFromEnv({ REDIS_URL: 'redis://h:1', BROKKR_CONCURRENCY: '8', BROKKR_QUEUES: 'a, b' })).toEqual({
-      connection: 'redis://h:1', concurrency: 8, queues: ['a', 'b'],
+      connection: 'redis://h:1',
+      concurrency: 8,
+      queues: ['a', 'b'],
     });
     expect(() => supervisorOptionsFromEnv({ BROKKR_THREADS: 'two' })).toThrow('BROKKR_THREADS must be a whole number, got "two"');
   });

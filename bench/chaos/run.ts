@@ -77,7 +77,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       for (let sent = 0; sent < o.jobs; sent += batch) {
         const n = Math.min(batch, o.jobs - sent);
         try {
-          const refs = await producer.enqueueBulk(Array.from({ length: n }, () => ({ name: 'record', data: { dir, ms: 2 + Math.floor(Math.random() * 8) } })));
+          const refs = await producer.enqueueBulk(
+            Array.from({ length: n }, () => ({ name: 'record', data: { dir, ms: 2 + Math.floor(Math.random() * 8) } })),
+          );
           accepted.push(...refs.map((r) => r.id));
         } catch {
           refused += n;

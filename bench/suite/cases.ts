@@ -8,7 +8,13 @@ let queueCounter = 0;
 const freshQueue = (label: string) => `bench-${label}-${Date.now().toString(36)}-${queueCounter++}`;
 
 /** Jobs enqueued before the clock starts; the clock runs from "consumer ready" to the last completion. */
-export async function throughput(system: System, admin: Redis, kind: JobKind, jobs: number, concurrency: number): Promise<{ jobsPerSec: number; startupMs: number }> {
+export async function throughput(
+  system: System,
+  admin: Redis,
+  kind: JobKind,
+  jobs: number,
+  concurrency: number,
+): Promise<{ jobsPerSec: number; startupMs: number }> {
   const queue = freshQueue('tp');
   await system.enqueueBulk(queue, kind, jobs);
   let done = 0;
@@ -35,12 +41,14 @@ export async function enqueueRate(system: System, admin: Redis, jobs: number): P
   const queue = freshQueue('es');
   let next = 0;
   t = now();
-  await Promise.all(Array.from({ length: 64 }, async () => {
-    while (next < jobs) {
-      next++;
-      await system.enqueueOne(queue, 'noop');
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (next < jobs) {
+        next++;
+        await system.enqueueOne(queue, 'noop');
+      }
+    }),
+  );
   const singlePerSec = jobs / ((now() - t) / 1000);
   await admin.flushall();
   return { bulkPerSec, singlePerSec };
@@ -99,7 +107,11 @@ export async function commandCalls(admin: Redis): Promise<{ all: number; scripts
 }
 
 /** Redis commands per job (enqueue plus processing), and bytes of Redis memory per queued job. */
-export async function redisCost(system: System, admin: Redis, jobs: number): Promise<{ commandsPerJob: number; scriptCallsPerJob: number; bytesPerQueuedJob: number }> {
+export async function redisCost(
+  system: System,
+  admin: Redis,
+  jobs: number,
+): Promise<{ commandsPerJob: number; scriptCallsPerJob: number; bytesPerQueuedJob: number }> {
   await admin.flushall();
   const before = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
   const queue = freshQueue('cost');
@@ -136,10 +148,17 @@ export async function idleCost(system: System, admin: Redis, seconds: number): P
  * expired and a heartbeat has trimmed the registries: the RSS of a supervisor process of its own
  * (see stability-child.ts), and Redis's used memory.
  */
-export async function stability(url: string, admin: Redis, first: number, total: number): Promise<{ rss: [number, number]; redis: [number, number] }> {
+export async function stability(
+  url: string,
+  admin: Redis,
+  first: number,
+  total: number,
+): Promise<{ rss: [number, number]; redis: [number, number] }> {
   const fromSource = __filename.endsWith('.ts');
   const script = join(__dirname, fromSource ? 'stability-child.ts' : 'stability-child.js');
-  const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), script, url, String(first), String(total)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), script, url, String(first), String(total)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

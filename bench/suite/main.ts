@@ -40,8 +40,12 @@ async function main(): Promise<void> {
   const admin = new Redis(server.url);
   const load = new OtherLoad(server.process.pid!);
   const wanted = new Set(args.systems.split(',').map((n) => n.trim()));
-  const systems: System[] = [brokkr(server.url, 2), bullmq(server.url, 'in-process'), bullmq(server.url, 'sandboxed'), beeQueue(server.url)]
-    .filter((s) => wanted.has(s.name));
+  const systems: System[] = [
+    brokkr(server.url, 2),
+    bullmq(server.url, 'in-process'),
+    bullmq(server.url, 'sandboxed'),
+    beeQueue(server.url),
+  ].filter((s) => wanted.has(s.name));
   if (systems[0]?.name !== 'brokkr') throw new Error('--systems must include brokkr: every ratio is against it');
   const results = new Map<string, Map<string, Sample>>(); // case -> system -> sample
   const record = (kase: string, system: string, value: number, disturbed: boolean) => {
@@ -62,7 +66,11 @@ async function main(): Promise<void> {
         const figures = await measure(system);
         const disturbed = load.share() > 0.1;
         for (const [kase, value] of Object.entries(figures)) record(kase, system.name, value, disturbed);
-        log(`  ${label} run ${run + 1} ${system.name}: ${Object.entries(figures).map(([k, v]) => `${k} ${fmt(v, v < 100 ? 2 : 0)}`).join(', ')}${disturbed ? ' (disturbed)' : ''}`);
+        log(
+          `  ${label} run ${run + 1} ${system.name}: ${Object.entries(figures)
+            .map(([k, v]) => `${k} ${fmt(v, v < 100 ? 2 : 0)}`)
+            .join(', ')}${disturbed ? ' (disturbed)' : ''}`,
+        );
       }
     }
   };
@@ -74,30 +82,46 @@ async function main(): Promise<void> {
       return { [`no-op jobs/s, C=${c}`]: r.jobsPerSec, [`start-up ms, C=${c}`]: r.startupMs };
     });
   }
-  await sideBySide('cpu', async (s) => ({ 'CPU-bound 2 ms jobs/s, C=64': (await throughput(s, admin, 'cpu', plan.cpuJobs, 64)).jobsPerSec }));
+  await sideBySide('cpu', async (s) => ({
+    'CPU-bound 2 ms jobs/s, C=64': (await throughput(s, admin, 'cpu', plan.cpuJobs, 64)).jobsPerSec,
+  }));
   await sideBySide('enqueue', async (s) => {
     const r = await enqueueRate(s, admin, plan.jobs);
     return { 'enqueueBulk jobs/s (chunks of 1,000)': r.bulkPerSec, 'enqueue jobs/s (single, 64 in flight)': r.singlePerSec };
   });
   await sideBySide('latency 500/s', async (s) => {
     const r = await pickupLatency(s, admin, 500, plan.latencyJobs, 8);
-    return { 'pickup p50 ms at 500 jobs/s, C=8': r.p50, 'pickup p99 ms at 500 jobs/s, C=8': r.p99, 'pickup max ms at 500 jobs/s, C=8': r.max };
+    return {
+      'pickup p50 ms at 500 jobs/s, C=8': r.p50,
+      'pickup p99 ms at 500 jobs/s, C=8': r.p99,
+      'pickup max ms at 500 jobs/s, C=8': r.max,
+    };
   });
   const brokkrC8 = median(results.get('no-op jobs/s, C=8')!.get('brokkr')!.values);
   const rate = Math.max(100, Math.round(brokkrC8 * 0.8));
   await sideBySide(`latency ${rate}/s`, async (s) => {
     const r = await pickupLatency(s, admin, rate, Math.round(rate * (quick ? 1 : 3)), 8);
-    return { [`pickup p50 ms at ${fmt(rate)} jobs/s (80% of brokkr C=8)`]: r.p50, [`pickup p99 ms at ${fmt(rate)} jobs/s (80% of brokkr C=8)`]: r.p99 };
+    return {
+      [`pickup p50 ms at ${fmt(rate)} jobs/s (80% of brokkr C=8)`]: r.p50,
+      [`pickup p99 ms at ${fmt(rate)} jobs/s (80% of brokkr C=8)`]: r.p99,
+    };
   });
   await sideBySide('redis cost', async (s) => {
     const r = await redisCost(s, admin, plan.jobs);
-    return { 'Redis commands per job (enqueue + processing)': r.commandsPerJob, 'script calls per job': r.scriptCallsPerJob, 'Redis bytes per queued job': r.bytesPerQueuedJob };
+    return {
+      'Redis commands per job (enqueue + processing)': r.commandsPerJob,
+      'script calls per job': r.scriptCallsPerJob,
+      'Redis bytes per queued job': r.bytesPerQueuedJob,
+    };
   });
   // blocking waits are counted only when they return (brokkr's after 5 s), so the window must be long: not in --quick
-  if (!quick) await sideBySide('idle', async (s) => ({ 'commands/s sent by an idle consumer': await idleCost(s, admin, plan.idleSeconds) }));
+  if (!quick)
+    await sideBySide('idle', async (s) => ({ 'commands/s sent by an idle consumer': await idleCost(s, admin, plan.idleSeconds) }));
   await waitForQuiet(load);
   const stab = await stability(server.url, admin, plan.stability[0]!, plan.stability[1]!);
-  log(`  stability: RSS ${fmt(stab.rss[0] / 2 ** 20)} -> ${fmt(stab.rss[1] / 2 ** 20)} MiB, Redis ${fmt(stab.redis[0] / 2 ** 20, 1)} -> ${fmt(stab.redis[1] / 2 ** 20, 1)} MiB`);
+  log(
+    `  stability: RSS ${fmt(stab.rss[0] / 2 ** 20)} -> ${fmt(stab.rss[1] / 2 ** 20)} MiB, Redis ${fmt(stab.redis[0] / 2 ** 20, 1)} -> ${fmt(stab.redis[1] / 2 ** 20, 1)} MiB`,
+  );
 
   const names = systems.map((s) => s.name);
   const higherIsBetter = (kase: string) => /^(no-op jobs\/s|CPU-bound|enqueue)/.test(kase);
@@ -115,7 +139,8 @@ async function main(): Promise<void> {
   rows.push([
     `brokkr RSS / Redis memory after ${fmt(plan.stability[1]!)} vs ${fmt(plan.stability[0]!)} jobs`,
     `${fmt((100 * stab.rss[1]) / stab.rss[0] - 100, 1)}% / ${fmt((100 * stab.redis[1]) / stab.redis[0] - 100, 1)}%`,
-    ...names.slice(1).map(() => '-'), ...ratioHeader.map(() => '-'),
+    ...names.slice(1).map(() => '-'),
+    ...ratioHeader.map(() => '-'),
   ]);
   const table = markdownTable(['case', ...names, ...ratioHeader], rows);
   const note = `Median of ${plan.runs} run(s) (min-max in brackets); * marks a run during which other processes used over 10% of the machine. Ratios: how many times better brokkr is (above 1 is better for brokkr, for times and costs too).`;
@@ -124,11 +149,20 @@ async function main(): Promise<void> {
   const outDir = join(process.cwd(), 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-  writeFileSync(join(outDir, quick ? 'quick.md' : 'latest.md'), `# brokkr benchmark${quick ? ' (quick)' : ''}\n\n${machine}\n\n${table}\n\n${note}\n`);
-  writeFileSync(join(outDir, quick ? 'quick-throughput.svg' : 'throughput.svg'), throughputSvg(plan.levels, names.map((n) => ({
-    name: n,
-    values: plan.levels.map((c) => median(results.get(`no-op jobs/s, C=${c}`)?.get(n)?.values ?? [])),
-  }))));
+  writeFileSync(
+    join(outDir, quick ? 'quick.md' : 'latest.md'),
+    `# brokkr benchmark${quick ? ' (quick)' : ''}\n\n${machine}\n\n${table}\n\n${note}\n`,
+  );
+  writeFileSync(
+    join(outDir, quick ? 'quick-throughput.svg' : 'throughput.svg'),
+    throughputSvg(
+      plan.levels,
+      names.map((n) => ({
+        name: n,
+        values: plan.levels.map((c) => median(results.get(`no-op jobs/s, C=${c}`)?.get(n)?.values ?? [])),
+      })),
+    ),
+  );
   await Promise.all(systems.map((s) => s.close()));
   admin.disconnect();
   await server.stop();

@@ -16,7 +16,16 @@ async function main(): Promise<void> {
   const handler = join(__dirname, '..', 'handlers', __filename.endsWith('.ts') ? 'noop.ts' : 'noop.js');
   const admin = new Redis(url);
   const queue = new Queue(name, { connection: url });
-  const supervisor = new Supervisor({ connection: url, queues: [name], threads: 2, concurrency: 64, resultTtlMs: ttlMs, leaseMs, handlers: { noop: handler }, logger: { warn: () => undefined, error: () => undefined } });
+  const supervisor = new Supervisor({
+    connection: url,
+    queues: [name],
+    threads: 2,
+    concurrency: 64,
+    resultTtlMs: ttlMs,
+    leaseMs,
+    handlers: { noop: handler },
+    logger: { warn: () => undefined, error: () => undefined },
+  });
   let done = 0;
   let target = 0;
   let reached: () => void = () => undefined;

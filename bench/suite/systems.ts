@@ -53,8 +53,15 @@ export function brokkr(url: string, threads: number): System {
     },
     async consume(queue, concurrency, done) {
       const supervisor = new Supervisor({
-        connection: url, queues: [queue], threads, concurrency,
-        handlers: { noop: join(handlersDir, `noop.${ext}`), cpu: join(handlersDir, `cpu.${ext}`), stamp: join(handlersDir, `stamp.${ext}`) },
+        connection: url,
+        queues: [queue],
+        threads,
+        concurrency,
+        handlers: {
+          noop: join(handlersDir, `noop.${ext}`),
+          cpu: join(handlersDir, `cpu.${ext}`),
+          stamp: join(handlersDir, `stamp.${ext}`),
+        },
         logger: { warn: () => undefined, error: (m: string) => process.stderr.write(`${m}\n`) },
       });
       supervisor.on('completed', (e) => done(typeof e.result === 'number' ? e.result : null));
@@ -88,15 +95,19 @@ export function bullmq(url: string, mode: 'in-process' | 'sandboxed'): System {
       await q(queue).add(kind, { kind, at });
     },
     async consume(queue, concurrency, done) {
-      const processor = mode === 'sandboxed'
-        ? join(handlersDir, 'bullmq-sandboxed.js') // BullMQ's threads load JavaScript only: the suite runs from the build
-        : async (job: { data: { kind: JobKind; at?: number } }) => {
-          const startedAt = now();
-          if (job.data.kind === 'cpu') cpuSpin();
-          return job.data.kind === 'stamp' ? startedAt - (job.data.at ?? 0) : null;
-        };
+      const processor =
+        mode === 'sandboxed'
+          ? join(handlersDir, 'bullmq-sandboxed.js') // BullMQ's threads load JavaScript only: the suite runs from the build
+          : async (job: { data: { kind: JobKind; at?: number } }) => {
+              const startedAt = now();
+              if (job.data.kind === 'cpu') cpuSpin();
+              return job.data.kind === 'stamp' ? startedAt - (job.data.at ?? 0) : null;
+            };
       const worker = new BullWorker(queue, processor, {
-        connection, concurrency, autorun: false, ...(mode === 'sandboxed' ? { useWorkerThreads: true } : {}),
+        connection,
+        concurrency,
+        autorun: false,
+        ...(mode === 'sandboxed' ? { useWorkerThreads: true } : {}),
       });
       worker.on('completed', (_job, result: unknown) => done(typeof result === 'number' ? result : null));
       worker.on('failed', (_job, err) => process.stderr.write(`BullMQ job failed: ${err.message}\n`));

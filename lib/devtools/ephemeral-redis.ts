@@ -28,7 +28,8 @@ export interface EphemeralRedisOptions {
   args?: string[];
 }
 
-const INSTALL_HINT = 'redis-server was not found: install it (Debian/Ubuntu: sudo apt-get install -y redis-server) or set REDIS_URL to a running Redis';
+const INSTALL_HINT =
+  'redis-server was not found: install it (Debian/Ubuntu: sudo apt-get install -y redis-server) or set REDIS_URL to a running Redis';
 
 /** Finds redis-server; as root on Debian, installs it with apt-get when missing. */
 export function ensureRedisServer(log: (line: string) => void = () => undefined): string {
@@ -36,7 +37,7 @@ export function ensureRedisServer(log: (line: string) => void = () => undefined)
   if (found) return found;
   const isRoot = process.getuid?.() === 0;
   if (isRoot && which('apt-get')) {
-    log('redis-server is missing: installing Debian\'s redis-server with apt-get (once)...');
+    log("redis-server is missing: installing Debian's redis-server with apt-get (once)...");
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
     const install = spawnSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'ignore', env });
@@ -51,9 +52,23 @@ export async function startEphemeralRedis(options: EphemeralRedisOptions = {}): 
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'brokkr-redis-'));
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-    '--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always',
-    '--daemonize', 'no', '--loglevel', 'warning', ...(options.args ?? []),
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    options.appendOnly ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+    ...(options.args ?? []),
   ];
   let child = await launch(binary, args, port);
   const handle: EphemeralRedis = {

@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { Piscina } from 'piscina';
 import { ErrorCodes, HandlerLoadError, type SerializedError } from '../errors';
 import type { RequeueReason } from '../events';
-import { OUTCOME_TAG, type BatchTask, type OutcomeItems, type OutcomeMessage, type ProbeReply, type RunTask, type ThreadData } from './protocol';
+import {
+  OUTCOME_TAG,
+  type BatchTask,
+  type OutcomeItems,
+  type OutcomeMessage,
+  type ProbeReply,
+  type RunTask,
+  type ThreadData,
+} from './protocol';
 
 /** piscina's view of a thread, as its load balancer sees it (the type is not exported by name) */
 type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
@@ -226,7 +234,14 @@ export class JobPool {
     for (const s of onThread) {
       const exited = Atomics.load(this.exitedBy, s.slot);
       if (exited !== 0) {
-        s.fate = { kind: 'failed', error: { name: 'ThreadCrashedError', message: `the handler called process.exit(${exited - 1}), which ended its thread`, code: ErrorCodes.THREAD_CRASHED } };
+        s.fate = {
+          kind: 'failed',
+          error: {
+            name: 'ThreadCrashedError',
+            message: `the handler called process.exit(${exited - 1}), which ended its thread`,
+            code: ErrorCodes.THREAD_CRASHED,
+          },
+        };
       } else if (culprits.length > 0) {
         s.fate = { kind: 'requeue', reason: 'thread-crashed', counted: false };
       } else if (onThread.length === 1) {
@@ -265,7 +280,12 @@ export class JobPool {
     if (taskName === 'probe') return best && best.currentUsage === 0 ? best : room ? null : best;
     if (best && best.currentUsage > 0 && room && !this.growing) {
       this.growing = true;
-      queueMicrotask(() => void this.probe().catch(() => undefined).finally(() => (this.growing = false)));
+      queueMicrotask(
+        () =>
+          void this.probe()
+            .catch(() => undefined)
+            .finally(() => (this.growing = false)),
+      );
     }
     if (best && limit > 0 && taskName !== 'probe') this.assigned.set(best.id, (this.assigned.get(best.id) ?? 0) + this.placing);
     return best;

@@ -1,8 +1,25 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { BrokkrError, CorruptJobError, ErrorCodes, HandlerLoadError, JobTimeoutError, serializeError, UnknownHandlerError } from '../errors';
+import {
+  BrokkrError,
+  CorruptJobError,
+  ErrorCodes,
+  HandlerLoadError,
+  JobTimeoutError,
+  serializeError,
+  UnknownHandlerError,
+} from '../errors';
 import { findUnfaithfulJson } from '../json';
-import { OUTCOME_TAG, type OutcomeItems, type OutcomeMessage, type ProbeReply, type RunReply, type RunTask, type Task, type ThreadData } from './protocol';
+import {
+  OUTCOME_TAG,
+  type OutcomeItems,
+  type OutcomeMessage,
+  type ProbeReply,
+  type RunReply,
+  type RunTask,
+  type Task,
+  type ThreadData,
+} from './protocol';
 
 /** What a handler receives besides its data. */
 export interface JobContext {
@@ -46,7 +63,6 @@ function onStrayError(err: unknown): void {
 }
 process.on('uncaughtException', onStrayError);
 process.on('unhandledRejection', onStrayError);
-
 
 // Loaded as the thread starts, so the first job does not wait for its module.
 const handlers: Promise<Map<string, Handler>> = loadHandlers(config.handlers);
@@ -97,12 +113,13 @@ export async function probe(): Promise<ProbeReply> {
 async function run(task: RunTask): Promise<RunReply> {
   const controller = new AbortController();
   let timedOut = false;
-  const timer = task.timeoutMs > 0
-    ? setTimeout(() => {
-      timedOut = true;
-      controller.abort(new JobTimeoutError(task.timeoutMs));
-    }, task.timeoutMs)
-    : undefined;
+  const timer =
+    task.timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          controller.abort(new JobTimeoutError(task.timeoutMs));
+        }, task.timeoutMs)
+      : undefined;
   // startedAt first: the supervisor reads it once it sees this thread's id in the slot
   startedAt[task.slot] = Date.now();
   Atomics.store(startedOn, task.slot, threadId);
@@ -130,7 +147,10 @@ function storable(value: unknown): string {
   const json = JSON.stringify(stored);
   const bytes = Buffer.byteLength(json);
   if (bytes > config.maxResultBytes) {
-    throw new BrokkrError(ErrorCodes.RESULT_NOT_STORABLE, `the handler's result is ${bytes} bytes as JSON, over the limit of ${config.maxResultBytes} (maxResultBytes)`);
+    throw new BrokkrError(
+      ErrorCodes.RESULT_NOT_STORABLE,
+      `the handler's result is ${bytes} bytes as JSON, over the limit of ${config.maxResultBytes} (maxResultBytes)`,
+    );
   }
   return json;
 }
@@ -153,13 +173,15 @@ async function loadHandlers(spec: ThreadData['handlers']): Promise<Map<string, H
     if (out.size === 0) throw new HandlerLoadError(`handler module ${spec} exports no functions`);
     return out;
   }
-  await Promise.all(Object.entries(spec).map(async ([name, href]) => {
-    const fn = defaultExport(await importModule(href));
-    if (typeof fn !== 'function') {
-      throw new HandlerLoadError(`handler module ${href} (for job name "${name}") has no default export function`);
-    }
-    out.set(name, fn as Handler);
-  }));
+  await Promise.all(
+    Object.entries(spec).map(async ([name, href]) => {
+      const fn = defaultExport(await importModule(href));
+      if (typeof fn !== 'function') {
+        throw new HandlerLoadError(`handler module ${href} (for job name "${name}") has no default export function`);
+      }
+      out.set(name, fn as Handler);
+    }),
+  );
   return out;
 }
 

@@ -144,9 +144,18 @@ export class RedisBroker {
     return created;
   }
 
-  async fetch(queue: string, count: number, owner: string, tokenBase: string, leaseMs: number): Promise<{ jobs: LeasedJob[]; dropped: DroppedId[] }> {
+  async fetch(
+    queue: string,
+    count: number,
+    owner: string,
+    tokenBase: string,
+    leaseMs: number,
+  ): Promise<{ jobs: LeasedJob[]; dropped: DroppedId[] }> {
     const k = this.keys(queue);
-    const reply = (await this.call(() => this.redis.brokkrFetch(2, k.wait, k.active, count, owner, tokenBase, leaseMs, k.jobPrefix))) as (string | number)[];
+    const reply = (await this.call(() => this.redis.brokkrFetch(2, k.wait, k.active, count, owner, tokenBase, leaseMs, k.jobPrefix))) as (
+      | string
+      | number
+    )[];
     const jobs: LeasedJob[] = [];
     const dropped: DroppedId[] = [];
     for (let i = 1; i < reply.length; i += 8) {
@@ -194,7 +203,13 @@ export class RedisBroker {
     const reply = (await this.call(() => this.redis.brokkrRelease(keys.length, ...keys, ...args))) as (string | number)[];
     const out: Released[] = [];
     for (let i = 0; i < reply.length; i += 5) {
-      const released: Released = { id: runs[i / 5]!.id, state: String(reply[i]) as Released['state'], stalls: Number(reply[i + 1]), attempts: Number(reply[i + 2]), name: String(reply[i + 3]) };
+      const released: Released = {
+        id: runs[i / 5]!.id,
+        state: String(reply[i]) as Released['state'],
+        stalls: Number(reply[i + 1]),
+        attempts: Number(reply[i + 2]),
+        name: String(reply[i + 3]),
+      };
       if (reply[i + 4]) released.error = JSON.parse(String(reply[i + 4])) as SerializedError;
       out.push(released);
     }
@@ -226,7 +241,9 @@ export class RedisBroker {
    */
   async waitForWork(queue: string, timeoutMs: number): Promise<boolean> {
     const k = this.keys(queue);
-    const reply = await this.call(() => this.blockingConnection(`work:${queue}`).blmove(k.wait, k.wait, 'RIGHT', 'RIGHT', timeoutMs / 1000));
+    const reply = await this.call(() =>
+      this.blockingConnection(`work:${queue}`).blmove(k.wait, k.wait, 'RIGHT', 'RIGHT', timeoutMs / 1000),
+    );
     return reply !== null;
   }
 
@@ -243,7 +260,9 @@ export class RedisBroker {
 
   /** Reads events after `afterId`, blocking up to `blockMs` on the queue's event reader connection. */
   async readEvents(queue: string, afterId: string, blockMs: number, count = 1000): Promise<StreamEntry[]> {
-    const reply = await this.call(() => this.blockingConnection(`events:${queue}`).xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, afterId));
+    const reply = await this.call(() =>
+      this.blockingConnection(`events:${queue}`).xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, afterId),
+    );
     if (!reply) return [];
     const out: StreamEntry[] = [];
     for (const [, entries] of reply) {

@@ -26,14 +26,12 @@ export function createConnection(connection: ConnectionOptions, role: Connection
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
     enableOfflineQueue: true, // commands made while (re)connecting wait for the socket, or fail with it
-    commandTimeout: settings.commandTimeoutMs + (role === 'blocking' ? settings.blockMs ?? 0 : 0),
+    commandTimeout: settings.commandTimeoutMs + (role === 'blocking' ? (settings.blockMs ?? 0) : 0),
     retryStrategy: (attempt) => Math.round(Math.min(settings.retryMaxDelayMs, 50 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2)),
     // ioredis arms this even for a socket that is already gone, holding the process that long
     disconnectTimeout: 200,
   };
-  return typeof connection === 'string'
-    ? new Redis(connection, options)
-    : new Redis({ ...connection, ...options });
+  return typeof connection === 'string' ? new Redis(connection, options) : new Redis({ ...connection, ...options });
 }
 
 /**

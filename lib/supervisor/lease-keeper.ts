@@ -36,7 +36,11 @@ export class LeaseKeeper {
   private beating: Promise<void> | null = null;
   private reapNotBefore = 0;
 
-  constructor(private readonly broker: RedisBroker, private readonly options: LeaseKeeperOptions, private readonly hooks: LeaseKeeperHooks) {}
+  constructor(
+    private readonly broker: RedisBroker,
+    private readonly options: LeaseKeeperOptions,
+    private readonly hooks: LeaseKeeperHooks,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.beat(), this.interval);
@@ -95,8 +99,11 @@ export class LeaseKeeper {
         const expired = (await this.broker.expired(queue, REAP_BATCH)).filter((r) => !mine.has(r.id));
         if (expired.length === 0) continue;
         const released = await this.broker.release(queue, expired, {
-          mode: 'stalled', reason: 'lease expired', maxStalls: this.options.maxStalls,
-          failedTtlMs: this.options.failedTtlMs, eventsMaxLen: this.options.eventsMaxLen,
+          mode: 'stalled',
+          reason: 'lease expired',
+          maxStalls: this.options.maxStalls,
+          failedTtlMs: this.options.failedTtlMs,
+          eventsMaxLen: this.options.eventsMaxLen,
         });
         this.hooks.reaped(queue, released);
       } catch (err) {

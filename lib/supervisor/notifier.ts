@@ -29,10 +29,13 @@ export class Latch {
 export function sleep(ms: number, until?: Promise<unknown>): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    until?.then(() => {
-      clearTimeout(timer);
-      resolve();
-    }, () => undefined);
+    until?.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => undefined,
+    );
   });
 }
 

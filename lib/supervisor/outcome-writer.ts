@@ -103,7 +103,13 @@ export class OutcomeWriter {
         const first = writes[0] as Extract<Write, { kind: 'release' }>;
         const runs = writes.map((w) => (w as Extract<Write, { kind: 'release' }>).run);
         const { maxStalls, failedTtlMs, eventsMaxLen } = this.settings;
-        const released = await this.broker.release(queue, runs, { maxStalls, failedTtlMs, eventsMaxLen, mode: first.mode, reason: first.reason });
+        const released = await this.broker.release(queue, runs, {
+          maxStalls,
+          failedTtlMs,
+          eventsMaxLen,
+          mode: first.mode,
+          reason: first.reason,
+        });
         removeAll(batch, writes);
         writes.forEach((w, i) => this.onWritten(w, released[i]?.state ?? 'refused', Date.now(), released[i]?.error));
       }

@@ -18,7 +18,10 @@ export class ReadyBuffer {
   private readonly items: ReadyJob[] = [];
   private averageRunMs: number | null = null;
 
-  constructor(private readonly setting: number | 'auto', private readonly concurrency: number) {}
+  constructor(
+    private readonly setting: number | 'auto',
+    private readonly concurrency: number,
+  ) {}
 
   get size(): number {
     return this.items.length;

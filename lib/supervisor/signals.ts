@@ -12,7 +12,9 @@ export function onShutdownSignals(close: (cold: boolean) => Promise<void>, logge
   const onSignal = (signal: NodeJS.Signals) => {
     received++;
     const cold = received > 1;
-    logger.warn(`${LOG_PREFIX} ${signal} received, ${cold ? 'cold shutdown: terminating jobs in flight and putting them back' : 'warm shutdown: finishing jobs in flight (send it again to stop at once)'}`);
+    logger.warn(
+      `${LOG_PREFIX} ${signal} received, ${cold ? 'cold shutdown: terminating jobs in flight and putting them back' : 'warm shutdown: finishing jobs in flight (send it again to stop at once)'}`,
+    );
     close(cold).catch((err: unknown) => logger.error(`${LOG_PREFIX} shutdown failed: ${(err as Error)?.message ?? String(err)}`));
   };
   for (const s of SIGNALS) process.on(s, onSignal);

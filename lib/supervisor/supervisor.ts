@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import { resolveSupervisorOptions, type ResolvedSupervisorOptions, type SupervisorOptions } from '../config';
-import { ClosedError, CorruptJobError, ErrorCodes, JobTimeoutError, serializeError, UnknownHandlerError, type SerializedError } from '../errors';
+import {
+  ClosedError,
+  CorruptJobError,
+  ErrorCodes,
+  JobTimeoutError,
+  serializeError,
+  UnknownHandlerError,
+  type SerializedError,
+} from '../errors';
 import type { JobEventInfo, SupervisorEvents } from '../events';
 import { JobPool, type PoolOutcome } from '../pool/pool';
 import { BLOCK_LIMIT_MS, RedisBroker, type LeasedJob, type Released } from '../redis/broker';
@@ -117,21 +125,33 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       throw err;
     }
     this.pool = pool;
-    this.broker = new RedisBroker(o.connection, o.prefix, clientName(o.prefix, 'supervisor', this.id), { commandTimeoutMs: o.commandTimeoutMs, retryMaxDelayMs: o.retryMaxDelayMs });
+    this.broker = new RedisBroker(o.connection, o.prefix, clientName(o.prefix, 'supervisor', this.id), {
+      commandTimeoutMs: o.commandTimeoutMs,
+      retryMaxDelayMs: o.retryMaxDelayMs,
+    });
     this.broker.health.on('down', (e) => this.emitSafe('broker:down', e));
     this.broker.health.on('up', (e) => {
       this.emitSafe('broker:up', e);
       this.leases?.afterOutage();
     });
     const releaseSettings = { maxStalls: o.maxStalls, failedTtlMs: o.failedTtlMs, eventsMaxLen: o.eventsMaxLen };
-    this.writer = new OutcomeWriter(this.broker, { ...releaseSettings, retryMaxDelayMs: o.retryMaxDelayMs },
-      (w, state, now, error) => this.afterWrite(w, state, now, error), (err) => this.report(err));
-    this.leases = new LeaseKeeper(this.broker, { queues: o.queues, leaseMs: o.leaseMs, ...releaseSettings }, {
-      held: () => [...this.held.values()].map((r) => ({ queue: r.queue, id: r.job.id, token: r.job.token })),
-      lost: (queue, id) => o.logger.warn(`${LOG_PREFIX} lost the lease of job ${id} in queue ${queue}; its outcome will not be written here`),
-      reaped: (queue, released) => this.afterReap(queue, released),
-      error: (err) => this.report(err),
-    });
+    this.writer = new OutcomeWriter(
+      this.broker,
+      { ...releaseSettings, retryMaxDelayMs: o.retryMaxDelayMs },
+      (w, state, now, error) => this.afterWrite(w, state, now, error),
+      (err) => this.report(err),
+    );
+    this.leases = new LeaseKeeper(
+      this.broker,
+      { queues: o.queues, leaseMs: o.leaseMs, ...releaseSettings },
+      {
+        held: () => [...this.held.values()].map((r) => ({ queue: r.queue, id: r.job.id, token: r.job.token })),
+        lost: (queue, id) =>
+          o.logger.warn(`${LOG_PREFIX} lost the lease of job ${id} in queue ${queue}; its outcome will not be written here`),
+        reaped: (queue, released) => this.afterReap(queue, released),
+        error: (err) => this.report(err),
+      },
+    );
     this.leases.start();
     void this.warnIfUnsafe();
     if (o.handleSignals) this.detachSignals = onShutdownSignals((cold) => this.close(cold ? { graceMs: 0 } : {}), o.logger);
@@ -173,10 +193,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (want <= 0 || this.stopping) break;
       const tokenBase = `${this.tokenBase}.${(this.fetchCount++).toString(36)}`;
       // a fetch retried after a lost reply leases new jobs; those of the lost reply stall and are put back
-      const { jobs, dropped } = await withRetry(
-        () => this.broker!.fetch(queue, want, this.id, tokenBase, o.leaseMs),
-        { maxDelayMs: o.retryMaxDelayMs, signal: this.abort.signal },
-      );
+      const { jobs, dropped } = await withRetry(() => this.broker!.fetch(queue, want, this.id, tokenBase, o.leaseMs), {
+        maxDelayMs: o.retryMaxDelayMs,
+        signal: this.abort.signal,
+      });
       for (const d of dropped) o.logger.warn(`${LOG_PREFIX} dropped job id ${d.id} from the wait list of queue ${queue}: ${d.reason}`);
       for (const job of jobs) this.take(queue, job);
       taken += jobs.length + dropped.length;
@@ -196,7 +216,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         if (!wait) {
           // a failed wait (an outage) ends the wait: the next fetch retries with backoff
           wait = this.broker!.waitForWork(queue, BLOCK_LIMIT_MS)
-            .then((work): WaitEnd => (work ? 'work' : 'timeout'), (): WaitEnd => 'error')
+            .then(
+              (work): WaitEnd => (work ? 'work' : 'timeout'),
+              (): WaitEnd => 'error',
+            )
             .finally(() => this.pendingWaits.delete(queue));
           this.pendingWaits.set(queue, wait);
         }
@@ -233,12 +256,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return;
     }
     const started = performance.now();
-    void this.pool!.run({ id: job.id, queue, name: job.name, data: job.data, attempt: job.attempt, timeoutMs })
-      .then((outcome) => {
-        this.ready.recordRun(performance.now() - started);
-        this.slotFreed.notify();
-        this.record(job.id, outcome);
-      });
+    void this.pool!.run({ id: job.id, queue, name: job.name, data: job.data, attempt: job.attempt, timeoutMs }).then((outcome) => {
+      this.ready.recordRun(performance.now() - started);
+      this.slotFreed.notify();
+      this.record(job.id, outcome);
+    });
   }
 
   /** A job that cannot run at all fails at once, without a thread. */
@@ -285,7 +307,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.held.delete(id);
     if (!run) return;
     if (state === 'refused' || state === 'gone') {
-      this.emitSafe('dropped', { job: run.info, reason: state === 'gone' ? 'the job record no longer exists' : 'the lease had passed on before the outcome was written' });
+      this.emitSafe('dropped', {
+        job: run.info,
+        reason: state === 'gone' ? 'the job record no longer exists' : 'the lease had passed on before the outcome was written',
+      });
     } else if (write.kind === 'release') {
       if (state === 'failed') this.emitSafe('failed', { job: run.info, error: error ?? stallError(write.reason), finishedAt: now });
       else this.emitSafe('requeued', { job: run.info, reason: write.reason });
@@ -321,7 +346,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       await this.pool.terminateAll('shutdown');
       if (!(await this.allWritten(FINAL_WRITE_MS))) {
         const left = this.writer.abandon();
-        this.options.logger.error(`${LOG_PREFIX} closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`);
+        this.options.logger.error(
+          `${LOG_PREFIX} closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`,
+        );
       }
     }
     await this.leases.stop();
@@ -347,7 +374,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async warnIfUnsafe(): Promise<void> {
     let settings: Record<string, string> | null;
     try {
-      settings = await withRetry(() => this.broker!.serverSettings(), { maxDelayMs: this.options.retryMaxDelayMs, signal: this.abort.signal });
+      settings = await withRetry(() => this.broker!.serverSettings(), {
+        maxDelayMs: this.options.retryMaxDelayMs,
+        signal: this.abort.signal,
+      });
     } catch {
       return;
     }
@@ -357,7 +387,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (settings['maxmemory-policy'] && settings['maxmemory-policy'] !== 'noeviction') {
       problems.push(`maxmemory-policy is "${settings['maxmemory-policy']}": Redis may evict job records under memory pressure`);
     }
-    if (problems.length > 0) this.options.logger.warn(`${LOG_PREFIX} the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`);
+    if (problems.length > 0)
+      this.options.logger.warn(
+        `${LOG_PREFIX} the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`,
+      );
   }
 
   /** Outages are reported once each, as broker:down / broker:up; anything else goes to `error`. */

@@ -9,7 +9,9 @@ const config = JSON.parse(process.argv[2]!) as {
   handlers: Record<string, string>;
   options?: Record<string, unknown>;
 };
-const handlers = Object.fromEntries(Object.entries(config.handlers).map(([name, file]) => [name, join(__dirname, '..', 'fixtures', `${file}.ts`)]));
+const handlers = Object.fromEntries(
+  Object.entries(config.handlers).map(([name, file]) => [name, join(__dirname, '..', 'fixtures', `${file}.ts`)]),
+);
 const supervisor = new Supervisor({ connection: config.url, queues: config.queues, handlers, threads: 1, ...config.options });
 for (const event of ['active', 'completed', 'failed', 'requeued', 'stalled', 'dropped'] as const) {
   supervisor.on(event, (e: { job: { id: string } }) => process.stdout.write(`${event} ${e.job.id}\n`));

@@ -66,7 +66,12 @@ export interface ChildSupervisor {
 }
 
 /** Starts a supervisor in its own Node process (see child-supervisor.ts); `ready` resolves once it serves. */
-export function spawnSupervisor(config: { url: string; queues: string[]; handlers: Record<string, string>; options?: Record<string, unknown> }): ChildSupervisor {
+export function spawnSupervisor(config: {
+  url: string;
+  queues: string[];
+  handlers: Record<string, string>;
+  options?: Record<string, unknown>;
+}): ChildSupervisor {
   const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child-supervisor.ts'), JSON.stringify(config)], {
     cwd: join(__dirname, '..', '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
