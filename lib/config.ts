@@ -221,7 +221,7 @@ function checkKind(kind: Kind, value: unknown, key: string): string | null {
         : 'must have warn and error methods';
     case 'queues':
       if (!Array.isArray(value) || value.length === 0) return 'must be a non-empty array of queue names';
-      value.forEach((q, i) => checkQueueName(q, `${key}[${i}]`));
+      for (const [i, q] of value.entries()) checkQueueName(q, `${key}[${i}]`);
       return new Set(value).size === value.length ? null : 'must not name a queue twice';
     case 'handlers':
       if (isModule(value)) return null;

@@ -56,7 +56,7 @@ export class ResultWaiter {
   /** Settles from the stored record when it is final; an absent record settles after the reader has caught up. */
   private async checkRecord(jobId: string): Promise<void> {
     const hash = await this.broker.getJobHash(this.queue, jobId);
-    if (hash && hash.status && FINAL_STATUSES.has(hash.status as never)) {
+    if (hash?.status && FINAL_STATUSES.has(hash.status as never)) {
       const info = jobFromHash(this.queue, jobId, hash);
       this.deliver(jobId, info.status === 'completed' ? { result: info.result } : { error: info.error! });
     } else if (!hash) {

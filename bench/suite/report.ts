@@ -48,12 +48,14 @@ export function throughputSvg(levels: number[], series: { name: string; values: 
     parts.push(`<line x1="${pad.l}" x2="${w - pad.r}" y1="${y(v)}" y2="${y(v)}" stroke="#dee2e6"/>`);
     parts.push(`<text x="${pad.l - 8}" y="${y(v) + 4}" text-anchor="end">${fmt(v)}</text>`);
   }
-  levels.forEach((c, i) => parts.push(`<text x="${x(i)}" y="${h - pad.b + 18}" text-anchor="middle">C=${c}</text>`));
+  levels.forEach((c, i) => {
+    parts.push(`<text x="${x(i)}" y="${h - pad.b + 18}" text-anchor="middle">C=${c}</text>`);
+  });
   series.forEach((s, k) => {
     const colour = colours[k % colours.length];
     const points = s.values.map((v, i) => `${x(i)},${y(v)}`).join(' ');
     parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="2.5" points="${points}"/>`);
-    s.values.forEach((v, i) => parts.push(`<circle cx="${x(i)}" cy="${y(v)}" r="3.5" fill="${colour}"/>`));
+    for (const [i, v] of s.values.entries()) parts.push(`<circle cx="${x(i)}" cy="${y(v)}" r="3.5" fill="${colour}"/>`);
     parts.push(`<rect x="${w - pad.r + 16}" y="${pad.t + k * 22}" width="14" height="4" fill="${colour}"/>`);
     parts.push(`<text x="${w - pad.r + 36}" y="${pad.t + k * 22 + 6}">${s.name}</text>`);
   });

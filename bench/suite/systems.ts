@@ -38,7 +38,10 @@ export function brokkr(url: string, threads: number): System {
   const queues = new Map<string, Queue>();
   const q = (name: string) => {
     let queue = queues.get(name);
-    if (!queue) queues.set(name, (queue = new Queue(name, { connection: url })));
+    if (!queue) {
+      queue = new Queue(name, { connection: url });
+      queues.set(name, queue);
+    }
     return queue;
   };
   return {
@@ -81,7 +84,10 @@ export function bullmq(url: string, mode: 'in-process' | 'sandboxed'): System {
   const queues = new Map<string, BullQueue>();
   const q = (name: string) => {
     let queue = queues.get(name);
-    if (!queue) queues.set(name, (queue = new BullQueue(name, { connection })));
+    if (!queue) {
+      queue = new BullQueue(name, { connection });
+      queues.set(name, queue);
+    }
     return queue;
   };
   return {
@@ -127,7 +133,10 @@ export function beeQueue(url: string): System {
   const producers = new Map<string, BeeQueue>();
   const q = (name: string) => {
     let queue = producers.get(name);
-    if (!queue) producers.set(name, (queue = new BeeQueue(name, { redis, isWorker: false, getEvents: false })));
+    if (!queue) {
+      queue = new BeeQueue(name, { redis, isWorker: false, getEvents: false });
+      producers.set(name, queue);
+    }
     return queue;
   };
   return {

@@ -82,7 +82,10 @@ export class OutcomeWriter {
     const byQueue = new Map<string, { finishes: Write[]; releases: Map<string, Write[]> }>();
     for (const w of batch) {
       let group = byQueue.get(w.queue);
-      if (!group) byQueue.set(w.queue, (group = { finishes: [], releases: new Map() }));
+      if (!group) {
+        group = { finishes: [], releases: new Map() };
+        byQueue.set(w.queue, group);
+      }
       if (w.kind === 'finish') group.finishes.push(w);
       else {
         const policy = `${w.mode}:${w.reason}`;
@@ -97,7 +100,7 @@ export class OutcomeWriter {
         const outcomes = group.finishes.map((w) => (w as Extract<Write, { kind: 'finish' }>).outcome);
         const { now, written } = await this.broker.finish(queue, outcomes, this.settings.eventsMaxLen);
         removeAll(batch, group.finishes);
-        group.finishes.forEach((w, i) => this.onWritten(w, written[i] ? 'written' : 'refused', now));
+        for (const [i, w] of group.finishes.entries()) this.onWritten(w, written[i] ? 'written' : 'refused', now);
       }
       for (const writes of group.releases.values()) {
         const first = writes[0] as Extract<Write, { kind: 'release' }>;
@@ -111,7 +114,7 @@ export class OutcomeWriter {
           reason: first.reason,
         });
         removeAll(batch, writes);
-        writes.forEach((w, i) => this.onWritten(w, released[i]?.state ?? 'refused', Date.now(), released[i]?.error));
+        for (const [i, w] of writes.entries()) this.onWritten(w, released[i]?.state ?? 'refused', Date.now(), released[i]?.error);
       }
     }
   }
