@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { Queue, Supervisor, supervisorOptionsFromEnv, type JobRef } from '../lib';
-import { startEphemeralRedis, type EphemeralRedis } from '../lib/devtools/ephemeral-redis';
+import { startEphemeralRedis, type EphemeralRedis } from '../scripts/ephemeral-redis';
 
 const QUEUE = `demo-${Date.now().toString(36)}`;
 const t0 = Date.now();

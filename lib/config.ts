@@ -58,6 +58,12 @@ export interface SupervisorOptions {
   maxMemoryMb?: number;
   /** Approximate cap on the entries of each queue's event stream. @default 10000 */
   eventsMaxLen?: number;
+  /**
+   * Largest result or error (bytes of JSON) an event in the queue's stream carries: a larger result
+   * is left out of the event (waiters read it from the record), a larger error loses its stack.
+   * Bounds the stream at about eventsMaxLen * (eventDataMaxBytes + 300) bytes. @default 2048
+   */
+  eventDataMaxBytes?: number;
   /** Most jobs taken in one fetch. @default 256 */
   fetchBatchSize?: number;
   /**
@@ -107,6 +113,7 @@ const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   shutdownGraceMs: 'int>=0',
   maxMemoryMb: 'int>0',
   eventsMaxLen: 'int>0',
+  eventDataMaxBytes: 'int>0',
   fetchBatchSize: 'int>0',
   prefetch: 'prefetch',
   maxStalls: 'int>=0',
@@ -146,6 +153,7 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     shutdownGraceMs: options.shutdownGraceMs ?? 30_000,
     ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
     eventsMaxLen: options.eventsMaxLen ?? 10_000,
+    eventDataMaxBytes: options.eventDataMaxBytes ?? 2048,
     fetchBatchSize: options.fetchBatchSize ?? 256,
     prefetch: options.prefetch ?? 'auto',
     maxStalls: options.maxStalls ?? 2,

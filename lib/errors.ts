@@ -16,6 +16,7 @@ export const ErrorCodes = {
   WAIT_TIMEOUT: 'BRK_WAIT_TIMEOUT',
   JOB_NOT_FOUND: 'BRK_JOB_NOT_FOUND',
   BROKER_UNAVAILABLE: 'BRK_BROKER_UNAVAILABLE',
+  BROKER: 'BRK_BROKER',
   CLOSED: 'BRK_CLOSED',
 } as const;
 
@@ -82,14 +83,21 @@ export class WaitTimeoutError extends BrokkrError {
 }
 
 export class JobNotFoundError extends BrokkrError {
-  constructor(jobId: string) {
-    super(ErrorCodes.JOB_NOT_FOUND, `job ${jobId} does not exist or its record has expired`);
+  constructor(jobId: string, why = 'it does not exist or its record has expired') {
+    super(ErrorCodes.JOB_NOT_FOUND, `job ${jobId} cannot be found: ${why}`);
   }
 }
 
 export class BrokerUnavailableError extends BrokkrError {
   constructor(message: string, cause?: unknown) {
     super(ErrorCodes.BROKER_UNAVAILABLE, message, { cause });
+  }
+}
+
+/** The broker answered with an error brokkr did not expect (a damaged key, a script error); not retried. */
+export class BrokerError extends BrokkrError {
+  constructor(message: string, cause?: unknown) {
+    super(ErrorCodes.BROKER, message, { cause });
   }
 }
 

@@ -1,9 +1,9 @@
 import type { SerializedError } from './errors';
-import type { BrokerDownEvent, BrokerUpEvent } from './redis/health';
+import type { BrokerDownEvent, BrokerUpEvent } from './health';
 
 export type { BrokerDownEvent, BrokerUpEvent };
 
-/** Who a job event is about. One plain object, the same a cross-process event stream carries. */
+/** Who a job event is about. */
 export interface JobEventInfo {
   id: string;
   queue: string;
@@ -19,9 +19,15 @@ export interface CompletedEvent {
   job: JobEventInfo;
   result: unknown;
   finishedAt: number;
+  /**
+   * Only in the queue's event stream: the result was larger than `eventDataMaxBytes`, so the
+   * entry leaves it out (read it from the job record).
+   */
+  resultOmitted?: true;
 }
 export interface FailedEvent {
   job: JobEventInfo;
+  /** In the queue's event stream, an error larger than `eventDataMaxBytes` travels without its stack. */
   error: SerializedError;
   finishedAt: number;
 }
@@ -40,7 +46,7 @@ export interface StalledEvent {
   job: JobEventInfo;
   stalls: number;
 }
-/** A run's outcome was not written because its lease had passed to another run. */
+/** A run's outcome was not written because its lease had passed to another run, or its record was gone. */
 export interface DroppedEvent {
   job: JobEventInfo;
   reason: string;

@@ -1,9 +1,7 @@
-import { CorruptJobError, type SerializedError } from './errors';
+import type { SerializedError } from './errors';
+import type { JobStatus } from './states';
 
-/** `delayed`, `retrying` and `canceled` are reserved for scheduling, retries and cancellation. */
-export type JobStatus = 'queued' | 'active' | 'completed' | 'failed' | 'delayed' | 'retrying' | 'canceled';
-
-export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['completed', 'failed', 'canceled']);
+export type { JobStatus };
 
 export interface JobOptions {
   /** Hard limit for one run, from the handler's start; 0 means none. Default: the supervisor's `defaultTimeoutMs`. */
@@ -12,7 +10,15 @@ export interface JobOptions {
   resultTtlMs?: number;
   /** How long a failed job's record (and error) is kept; 0 deletes it at once. Default: the supervisor's `failedTtlMs`. */
   failedTtlMs?: number;
+  /** Run no earlier than this many ms from now (by the Redis server's clock); the job is `delayed` until then. */
+  delayMs?: number;
+  /** Run no earlier than this time (a Date or epoch ms); the job is `delayed` until then. Not together with `delayMs`. */
+  runAt?: Date | number;
 }
+
+/** The job options stored as numeric hash fields: one list, so enqueue and reads agree. */
+export const STORED_OPTIONS = ['timeoutMs', 'resultTtlMs', 'failedTtlMs'] as const satisfies readonly (keyof JobOptions)[];
+export type StoredOptions = Pick<JobOptions, (typeof STORED_OPTIONS)[number]>;
 
 /** What enqueue returns: enough to find the job again from any process. */
 export interface JobRef {
@@ -29,45 +35,9 @@ export interface JobInfo<Data = unknown, Result = unknown> extends JobRef {
   result?: Result;
   error?: SerializedError;
   createdAt: number;
+  /** For a delayed job: when it becomes runnable. */
+  runAt?: number;
   startedAt?: number;
   finishedAt?: number;
-  opts: JobOptions;
-}
-
-/** The job options stored as hash fields: one list, so enqueue and reads agree. */
-export const OPTION_FIELDS = ['timeoutMs', 'resultTtlMs', 'failedTtlMs'] as const satisfies readonly (keyof JobOptions)[];
-
-const STATUSES: ReadonlySet<string> = new Set(['queued', 'active', 'completed', 'failed', 'delayed', 'retrying', 'canceled']);
-
-export function jobFromHash<D, R>(queue: string, id: string, hash: Record<string, string>): JobInfo<D, R> {
-  const { name, data, status, createdAt } = hash;
-  if (name === undefined || data === undefined || status === undefined || !STATUSES.has(status)) {
-    throw new CorruptJobError(`job ${id} in queue ${queue} has a damaged record (name, data or status missing)`);
-  }
-  const info: JobInfo<D, R> = {
-    id,
-    queue,
-    name,
-    data: parseStored<D>(data, `job ${id} data`),
-    status: status as JobStatus,
-    attempts: Number(hash.attempts ?? 0),
-    createdAt: Number(createdAt ?? 0),
-    opts: {},
-  };
-  for (const field of OPTION_FIELDS) {
-    if (hash[field] !== undefined) info.opts[field] = Number(hash[field]);
-  }
-  if (hash.startedAt !== undefined) info.startedAt = Number(hash.startedAt);
-  if (hash.finishedAt !== undefined) info.finishedAt = Number(hash.finishedAt);
-  if (hash.result !== undefined) info.result = parseStored<R>(hash.result, `job ${id} result`);
-  if (hash.error !== undefined) info.error = parseStored<SerializedError>(hash.error, `job ${id} error`);
-  return info;
-}
-
-export function parseStored<T>(json: string, what: string): T {
-  try {
-    return JSON.parse(json) as T;
-  } catch {
-    throw new CorruptJobError(`${what} is not valid JSON`);
-  }
+  opts: StoredOptions;
 }

@@ -1,12 +1,13 @@
 import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config';
 import { BrokerUnavailableError, ClosedError, ValidationError } from './errors';
 import { uuidv7 } from './id';
-import { jobFromHash, OPTION_FIELDS, type JobInfo, type JobOptions, type JobRef } from './job';
+import type { Broker, NewJob } from './broker';
+import { type JobInfo, type JobOptions, type JobRef, STORED_OPTIONS } from './job';
 import { findUnfaithfulJson } from './json';
-import { RedisBroker, type NewJob } from './redis/broker';
+import { RedisBroker } from './redis/broker';
 import { clientName } from './redis/keys';
-import { isTransient, withRetry } from './redis/retry';
 import { ResultWaiter } from './result-waiter';
+import { isRetryable, withRetry } from './retry';
 
 export interface BulkJob<Data> {
   name: string;
@@ -31,7 +32,7 @@ export class Queue<Data = unknown, Result = unknown> {
   private readonly maxPayloadBytes: number;
   private readonly brokerWaitMs: number;
   private readonly retryMaxDelayMs: number;
-  private readonly broker: RedisBroker;
+  private readonly broker: Broker;
   private readonly waiter: ResultWaiter;
   private closed = false;
 
@@ -41,11 +42,14 @@ export class Queue<Data = unknown, Result = unknown> {
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.brokerWaitMs = o.brokerWaitMs;
     this.retryMaxDelayMs = o.retryMaxDelayMs;
-    this.broker = new RedisBroker(o.connection, o.prefix, clientName(o.prefix, 'queue', name), {
+    this.broker = new RedisBroker({
+      connection: o.connection,
+      prefix: o.prefix,
+      clientName: clientName(o.prefix, 'queue', name),
       commandTimeoutMs: o.commandTimeoutMs,
       retryMaxDelayMs: o.retryMaxDelayMs,
     });
-    this.waiter = new ResultWaiter(this.broker, this.name);
+    this.waiter = new ResultWaiter(this.broker, this.name, (what, operation) => this.whileReachable(what, operation));
   }
 
   /** Adds a job; resolves once it is stored in Redis. The id is made here, so a resent write cannot make a second job. */
@@ -67,8 +71,7 @@ export class Queue<Data = unknown, Result = unknown> {
   /** The job's record, or null when the id is unknown or the record has expired. */
   async getJob(id: string): Promise<JobInfo<Data, Result> | null> {
     this.assertOpen();
-    const hash = await this.whileReachable('getJob', () => this.broker.getJobHash(this.name, id));
-    return hash ? jobFromHash<Data, Result>(this.name, id, hash) : null;
+    return this.whileReachable('getJob', () => this.broker.getJob<Data, Result>(this.name, id));
   }
 
   /**
@@ -96,7 +99,7 @@ export class Queue<Data = unknown, Result = unknown> {
     try {
       return await withRetry(operation, { maxDelayMs: this.retryMaxDelayMs, maxElapsedMs: this.brokerWaitMs });
     } catch (err) {
-      if (!isTransient(err)) throw err;
+      if (!isRetryable(err)) throw err;
       const note =
         what === 'enqueue' ? '; the jobs were not accepted (a write that reached Redis just before the outage may still run)' : '';
       throw new BrokerUnavailableError(
@@ -119,7 +122,7 @@ export class Queue<Data = unknown, Result = unknown> {
     if (bytes > this.maxPayloadBytes) {
       throw new ValidationError(`${where}job data is ${bytes} bytes as JSON, over the limit of ${this.maxPayloadBytes} (maxPayloadBytes)`);
     }
-    return { id: uuidv7(), name, data: json, opts: checkJobOptions(opts, where) };
+    return { id: uuidv7(), name, data: json, ...checkJobOptions(opts, where) };
   }
 
   private assertOpen(): void {
@@ -127,16 +130,32 @@ export class Queue<Data = unknown, Result = unknown> {
   }
 }
 
-function checkJobOptions(opts: unknown, where: string): JobOptions {
+const TIME_OPTIONS = ['delayMs', 'runAt'] as const;
+
+/** Checks job options; the stored ones go to `opts`, the time ones become when the job may run. */
+function checkJobOptions(opts: unknown, where: string): Pick<NewJob, 'opts' | 'runAt' | 'delayMs'> {
   if (typeof opts !== 'object' || opts === null) throw new ValidationError(`${where}job options must be an object`);
-  const out: JobOptions = {};
-  for (const [key, value] of Object.entries(opts)) {
-    if (!(OPTION_FIELDS as readonly string[]).includes(key)) throw new ValidationError(`${where}unknown job option "${key}"`);
-    if (value === undefined) continue;
-    if (!Number.isSafeInteger(value) || (value as number) < 0) {
-      throw new ValidationError(`${where}job option "${key}" must be an integer >= 0, got ${JSON.stringify(value) ?? String(value)}`);
+  const out: Pick<NewJob, 'opts' | 'runAt' | 'delayMs'> = { opts: {} };
+  for (const [key, raw] of Object.entries(opts)) {
+    if (!(STORED_OPTIONS as readonly string[]).includes(key) && !(TIME_OPTIONS as readonly string[]).includes(key)) {
+      throw new ValidationError(`${where}unknown job option "${key}"`);
     }
-    out[key as keyof JobOptions] = value as number;
+    if (raw === undefined) continue;
+    const value = key === 'runAt' && raw instanceof Date ? raw.getTime() : raw;
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      const expected = key === 'runAt' ? 'a Date or epoch ms' : 'an integer >= 0';
+      throw new ValidationError(`${where}job option "${key}" must be ${expected}, got ${describeValue(raw)}`);
+    }
+    if (key === 'runAt') out.runAt = value as number;
+    else if (key === 'delayMs') out.delayMs = value as number;
+    else out.opts[key as (typeof STORED_OPTIONS)[number]] = value as number;
   }
+  if (out.runAt !== undefined && out.delayMs !== undefined)
+    throw new ValidationError(`${where}job options "delayMs" and "runAt" cannot be used together`);
   return out;
+}
+
+function describeValue(value: unknown): string {
+  if (value instanceof Date) return `an invalid Date`;
+  return JSON.stringify(value) ?? String(value);
 }

@@ -1,6 +1,8 @@
-import { JobFailedError, JobNotFoundError, WaitTimeoutError, type SerializedError } from './errors';
-import { FINAL_STATUSES, jobFromHash, parseStored } from './job';
-import { BLOCK_LIMIT_MS, type RedisBroker, type StreamEntry } from './redis/broker';
+import type { Broker, EventCursor } from './broker';
+import { ClosedError, JobFailedError, JobNotFoundError, type SerializedError, WaitTimeoutError } from './errors';
+import type { StreamEvent } from './event-codec';
+import { BLOCK_LIMIT_MS } from './redis/broker';
+import { FINAL_STATUSES } from './states';
 
 interface Waiter {
   resolve: (value: unknown) => void;
@@ -8,30 +10,46 @@ interface Waiter {
   timer?: NodeJS.Timeout;
 }
 
+type Outcome = { result: unknown } | { error: SerializedError };
+
+/** Runs a broker operation, retrying through an outage for a bounded time (Queue's brokerWaitMs). */
+export type Reachable = <T>(what: string, operation: () => Promise<T>) => Promise<T>;
+
+/** How long the reader backs off after a failed read (an outage), before it reads again. */
+const READ_RETRY_MS = 250;
+
 /**
  * Waits for outcomes by reading the queue's event stream on one connection, shared by every
- * waiter of a Queue. The stream carries the outcome itself, so a job whose record was deleted at
- * once (TTL 0) still reaches a caller who was already waiting. When the stream has been quiet for
- * a while, the records of the jobs still awaited are checked, in case their event was trimmed.
+ * waiter of a Queue. An event carries the outcome itself, so a job whose record was deleted at
+ * once (TTL 0) still reaches a caller who was already waiting; a result too large for the event
+ * is read from the record. When the stream has been quiet for a while, the records of the jobs
+ * still awaited are checked, in case their event was trimmed.
  */
 export class ResultWaiter {
   private readonly waiters = new Map<string, Waiter[]>();
-  private lastId: string | null = null;
+  private cursor: EventCursor | null = null;
   private reading: Promise<void> | null = null;
   private closed = false;
-  private caughtUp: { id: string; resolve: () => void }[] = [];
+  private caughtUp: { target: EventCursor; resolve: () => void }[] = [];
 
   constructor(
-    private readonly broker: RedisBroker,
+    private readonly broker: Broker,
     private readonly queue: string,
+    private readonly reachable: Reachable,
   ) {}
+
+  /** Jobs with a caller waiting for them. */
+  get waiting(): number {
+    return this.waiters.size;
+  }
 
   async wait<R>(jobId: string, timeoutMs: number): Promise<R> {
     // The stream position is taken before the record is read: an outcome written after the read
     // is then certain to be in what the reader sees.
-    if (this.lastId === null) this.lastId = await this.broker.lastEventId(this.queue);
+    this.cursor ??= await this.reachable('waitForResult', () => this.broker.eventCursor(this.queue));
+    let waiter!: Waiter;
     const outcome = new Promise<R>((resolve, reject) => {
-      const waiter: Waiter = { resolve: resolve as (v: unknown) => void, reject };
+      waiter = { resolve: resolve as (v: unknown) => void, reject };
       if (timeoutMs > 0) {
         waiter.timer = setTimeout(() => this.settle(jobId, waiter, () => reject(new WaitTimeoutError(jobId, timeoutMs))), timeoutMs);
       }
@@ -42,28 +60,32 @@ export class ResultWaiter {
     // the record check may settle `outcome` before the caller holds it: mark it handled meanwhile
     outcome.catch(() => undefined);
     this.reading ??= this.readLoop();
-    await this.checkRecord(jobId);
+    try {
+      await this.checkRecord(jobId);
+    } catch (err) {
+      this.settle(jobId, waiter, () => undefined);
+      throw err;
+    }
     return outcome;
   }
 
   close(): void {
     this.closed = true;
     for (const [jobId, list] of this.waiters) {
-      for (const w of list) this.settle(jobId, w, () => w.reject(new Error('queue closed while waiting for a result')));
+      for (const w of [...list]) this.settle(jobId, w, () => w.reject(new ClosedError(`queue ${this.queue}`)));
     }
   }
 
   /** Settles from the stored record when it is final; an absent record settles after the reader has caught up. */
   private async checkRecord(jobId: string): Promise<void> {
-    const hash = await this.broker.getJobHash(this.queue, jobId);
-    if (hash?.status && FINAL_STATUSES.has(hash.status as never)) {
-      const info = jobFromHash(this.queue, jobId, hash);
+    const info = await this.reachable('waitForResult', () => this.broker.getOutcome(this.queue, jobId));
+    if (info && FINAL_STATUSES.has(info.status)) {
       this.deliver(jobId, info.status === 'completed' ? { result: info.result } : { error: info.error! });
-    } else if (!hash) {
-      const tail = await this.broker.lastEventId(this.queue);
+    } else if (!info) {
+      const tail = await this.reachable('waitForResult', () => this.broker.eventCursor(this.queue));
       await new Promise<void>((resolve) => {
-        if (compareIds(this.lastId!, tail) >= 0) resolve();
-        else this.caughtUp.push({ id: tail, resolve });
+        if (this.cursor === null || this.broker.reached(this.cursor, tail)) resolve();
+        else this.caughtUp.push({ target: tail, resolve });
       });
       this.failAll(jobId, new JobNotFoundError(jobId));
     }
@@ -71,38 +93,52 @@ export class ResultWaiter {
 
   private async readLoop(): Promise<void> {
     try {
-      while (!this.closed && this.waiters.size > 0) {
-        let entries: StreamEntry[];
+      while (!this.closed && this.waiters.size > 0 && this.cursor !== null) {
+        let events: StreamEvent[];
         try {
-          entries = await this.broker.readEvents(this.queue, this.lastId!, BLOCK_LIMIT_MS);
+          const read = await this.broker.readEvents(this.queue, this.cursor, BLOCK_LIMIT_MS);
+          this.cursor = read.cursor;
+          events = read.events;
         } catch {
           if (this.closed) break;
-          await new Promise((r) => setTimeout(r, 250));
+          await new Promise((r) => setTimeout(r, READ_RETRY_MS));
           continue;
         }
-        for (const entry of entries) {
-          this.lastId = entry.id;
-          this.onEvent(entry.fields);
-        }
+        for (const event of events) this.onEvent(event);
         this.releaseCaughtUp();
-        if (entries.length === 0) await this.recheckAll();
+        if (events.length === 0) await this.recheckAll();
       }
     } finally {
       this.reading = null;
       this.releaseCaughtUp(true);
       // a waiter may have arrived just as the loop ended; with none, the next one starts from the tail
       if (!this.closed && this.waiters.size > 0) this.reading = this.readLoop();
-      else this.lastId = null;
+      else this.cursor = null;
     }
   }
 
-  private onEvent(fields: Record<string, string>): void {
-    const { event, jobId } = fields;
-    if (!jobId || !this.waiters.has(jobId)) return;
-    if (event === 'completed' && fields.result !== undefined) {
-      this.deliver(jobId, { result: parseStored(fields.result, `job ${jobId} result`) });
-    } else if (event === 'failed' && fields.error !== undefined) {
-      this.deliver(jobId, { error: parseStored<SerializedError>(fields.error, `job ${jobId} error`) });
+  private onEvent(event: StreamEvent): void {
+    if (!this.waiters.has(event.jobId)) return;
+    if (event.type === 'completed') {
+      if (event.payload.resultOmitted) void this.readOmittedResult(event.jobId);
+      else this.deliver(event.jobId, { result: event.payload.result });
+    } else if (event.type === 'failed') {
+      this.deliver(event.jobId, { error: event.payload.error });
+    }
+  }
+
+  /** The result was too large for its event: read it from the record. */
+  private async readOmittedResult(jobId: string): Promise<void> {
+    try {
+      const info = await this.reachable('waitForResult', () => this.broker.getOutcome(this.queue, jobId));
+      if (info?.status === 'completed') this.deliver(jobId, { result: info.result });
+      else {
+        const why =
+          'it completed, but its result was too large for the event stream (eventDataMaxBytes) and its record is gone (resultTtlMs)';
+        this.failAll(jobId, new JobNotFoundError(jobId, why));
+      }
+    } catch (err) {
+      this.failAll(jobId, err as Error);
     }
   }
 
@@ -112,16 +148,16 @@ export class ResultWaiter {
     }
   }
 
-  private deliver(jobId: string, outcome: { result: unknown } | { error: SerializedError }): void {
+  private deliver(jobId: string, outcome: Outcome): void {
     if ('error' in outcome) {
       this.failAll(jobId, new JobFailedError(jobId, outcome.error));
       return;
     }
-    for (const w of this.waiters.get(jobId) ?? []) this.settle(jobId, w, () => w.resolve(outcome.result));
+    for (const w of [...(this.waiters.get(jobId) ?? [])]) this.settle(jobId, w, () => w.resolve(outcome.result));
   }
 
   private failAll(jobId: string, err: Error): void {
-    for (const w of this.waiters.get(jobId) ?? []) this.settle(jobId, w, () => w.reject(err));
+    for (const w of [...(this.waiters.get(jobId) ?? [])]) this.settle(jobId, w, () => w.reject(err));
   }
 
   private settle(jobId: string, waiter: Waiter, action: () => void): void {
@@ -137,16 +173,9 @@ export class ResultWaiter {
   private releaseCaughtUp(all = false): void {
     const still: typeof this.caughtUp = [];
     for (const c of this.caughtUp) {
-      if (all || compareIds(this.lastId!, c.id) >= 0) c.resolve();
+      if (all || (this.cursor !== null && this.broker.reached(this.cursor, c.target))) c.resolve();
       else still.push(c);
     }
     this.caughtUp = still;
   }
-}
-
-/** Orders stream ids ("ms-seq"). */
-function compareIds(a: string, b: string): number {
-  const [am = 0, as = 0] = a.split('-').map(Number);
-  const [bm = 0, bs = 0] = b.split('-').map(Number);
-  return am !== bm ? am - bm : as - bs;
 }

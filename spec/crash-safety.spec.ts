@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEphemeralRedis } from '../lib/devtools/ephemeral-redis';
+import { startEphemeralRedis } from '../scripts/ephemeral-redis';
 import { ErrorCodes } from '../lib/errors';
 import { Queue } from '../lib/queue';
 import { Supervisor } from '../lib/supervisor/supervisor';
@@ -126,7 +126,7 @@ describe('leases', () => {
     await waitFor(async () => (await queue.getJob(job.id))?.status === 'active', 10_000, 'job active');
     spawnSync('redis-cli', ['-u', redisUrl(), 'DEL', `brokkr:{${name}}:job:${job.id}`]);
     await waitFor(() => dropped.length === 1, 10_000, 'dropped event');
-    expect(dropped[0]).toBe(`${job.id}: the lease had passed on before the outcome was written`);
+    expect(dropped[0]).toBe(`${job.id}: the job record no longer exists`);
     const next = await queue.enqueue('sleep', { ms: 1, value: 'next' });
     await expect(queue.waitForResult(next.id, { timeoutMs: 10_000 })).resolves.toBe('next');
   });

@@ -1,5 +1,4 @@
 import { Redis } from 'ioredis';
-import { RedisBroker } from '../lib/redis/broker';
 import { Harness, fixture, memoryLogger, redisUrl, uniqueQueue, waitFor } from './support/helpers';
 
 const h = new Harness();
@@ -88,49 +87,9 @@ describe('supervisor lifecycle', () => {
       await new Promise((r) => setTimeout(r, 300));
       const clients = (await admin.client('LIST')) as string;
       const blocking = clients.split('\n').find((l) => l.includes(`name=brokkr:supervisor:${sup.id}:work:${name}`));
-      expect(blocking).toContain('cmd=blmove');
+      expect(blocking).toContain('cmd=bzpopmin');
     } finally {
       admin.disconnect();
-    }
-  });
-});
-
-describe('broker scripts', () => {
-  it('enqueue is idempotent per job id: a resent write does not make a second job', async () => {
-    const name = uniqueQueue();
-    const broker = new RedisBroker(redisUrl(), 'brokkr', 'test', { commandTimeoutMs: 5_000, retryMaxDelayMs: 500 });
-    try {
-      const job = { id: 'fixed-id', name: 'echo', data: '1', opts: {} };
-      expect(await broker.enqueue(name, [job])).toBe(1);
-      expect(await broker.enqueue(name, [job])).toBe(0);
-      expect(await broker.redis.llen(broker.keys(name).wait)).toBe(1);
-    } finally {
-      await broker.close();
-    }
-  });
-
-  it('a fetch leases with a token that later writes must present', async () => {
-    const name = uniqueQueue();
-    const broker = new RedisBroker(redisUrl(), 'brokkr', 'test', { commandTimeoutMs: 5_000, retryMaxDelayMs: 500 });
-    try {
-      await broker.enqueue(name, [{ id: 'j1', name: 'echo', data: '1', opts: { timeoutMs: 5 } }]);
-      const { jobs } = await broker.fetch(name, 10, 'owner-a', 'tok', 30_000);
-      expect(jobs).toEqual([
-        { id: 'j1', token: 'tok.1', name: 'echo', data: '1', attempt: 1, timeoutMs: 5, createdAt: expect.any(Number) },
-      ]);
-      const deadline = Number(await broker.redis.zscore(broker.keys(name).active, 'j1'));
-      expect(deadline).toBeGreaterThan(Date.now() + 25_000);
-      const outcome = { id: 'j1', status: 'completed' as const, payload: '2', defaultTtlMs: 1000, name: 'echo', attempt: 1 };
-      expect((await broker.finish(name, [{ ...outcome, token: 'wrong' }], 100)).written).toEqual([false]);
-      expect((await broker.finish(name, [{ ...outcome, token: 'tok.1' }], 100)).written).toEqual([true]);
-      // the same run writing again (a retry after a lost reply) is told it is written, and changes nothing
-      expect((await broker.finish(name, [{ ...outcome, token: 'tok.1', payload: '3' }], 100)).written).toEqual([true]);
-      expect(await broker.redis.hget(broker.keys(name).job('j1'), 'result')).toBe('2');
-      expect((await broker.finish(name, [{ ...outcome, token: 'tok.2' }], 100)).written).toEqual([false]);
-      expect(await broker.redis.zcard(broker.keys(name).active)).toBe(0);
-      expect(await broker.redis.zscore(broker.keys(name).completed, 'j1')).not.toBeNull();
-    } finally {
-      await broker.close();
     }
   });
 });

@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { startEphemeralRedis, type EphemeralRedis } from '../lib/devtools/ephemeral-redis';
+import { startEphemeralRedis, type EphemeralRedis } from '../scripts/ephemeral-redis';
 import { ErrorCodes } from '../lib/errors';
 import { Queue } from '../lib/queue';
+import { scriptSources } from '../lib/redis/scripts';
 import { Supervisor } from '../lib/supervisor/supervisor';
 import type { SupervisorOptions } from '../lib/config';
 import { fixture, memoryLogger, uniqueQueue, waitFor } from './support/helpers';
@@ -46,9 +45,8 @@ function supervisor(options: Partial<SupervisorOptions> & Pick<SupervisorOptions
   return { sup, seen, logger };
 }
 
-const fetchSha = createHash('sha1')
-  .update(readFileSync(join(__dirname, '..', 'lib', 'redis', 'lua', 'fetch-2.lua'), 'utf8'))
-  .digest('hex');
+// the script a restarted Redis must be given again
+const turnSha = createHash('sha1').update(scriptSources().brokkrTurn).digest('hex');
 
 describe('Redis goes away and comes back', () => {
   it("survives a SIGKILL and restart: the running job's outcome is held and written, scripts reload, fetching resumes", async () => {
@@ -65,7 +63,7 @@ describe('Redis goes away and comes back', () => {
     await redis.restart();
     const admin = new Redis(redis.url);
     try {
-      expect(await admin.script('EXISTS', fetchSha)).toEqual([0]); // a restarted Redis has no scripts cached
+      expect(await admin.script('EXISTS', turnSha)).toEqual([0]); // a restarted Redis has no scripts cached
     } finally {
       admin.disconnect();
     }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Queue } from '../../lib';
-import { startEphemeralRedis } from '../../lib/devtools/ephemeral-redis';
+import { startEphemeralRedis } from '../../scripts/ephemeral-redis';
+import { decodeStreamEvent } from '../../lib/event-codec';
 import { queueKeys } from '../../lib/redis/keys';
 
 export type FaultKind = 'kill-supervisor' | 'restart-redis' | 'stall-redis';
@@ -132,11 +133,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     const finalEvents = new Map<string, number>();
     const completions: number[] = [];
-    for (const [id, fields] of await admin.xrange(keys.events, '-', '+')) {
-      const event = fields[fields.indexOf('event') + 1];
-      const jobId = fields[fields.indexOf('jobId') + 1]!;
-      if (event === 'completed' || event === 'failed') finalEvents.set(jobId, (finalEvents.get(jobId) ?? 0) + 1);
-      if (event === 'completed') completions.push(Number(id.split('-')[0]));
+    for (const [id, flat] of await admin.xrange(keys.events, '-', '+')) {
+      const fields: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+      const event = decodeStreamEvent(fields);
+      if (event?.type === 'completed' || event?.type === 'failed') finalEvents.set(event.jobId, (finalEvents.get(event.jobId) ?? 0) + 1);
+      if (event?.type === 'completed') completions.push(Number(id.split('-')[0]));
     }
     await admin.quit();
     await producer.close();

@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { startEphemeralRedis } from '../../lib/devtools/ephemeral-redis';
+import { startEphemeralRedis } from '../../scripts/ephemeral-redis';
 import { enqueueRate, idleCost, pickupLatency, redisCost, stability, throughput } from './cases';
 import { OtherLoad, waitForQuiet } from './machine';
 import { cell, fmt, markdownTable, median, throughputSvg, type Sample } from './report';

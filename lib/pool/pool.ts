@@ -1,21 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { ErrorCodes, HandlerLoadError, type SerializedError } from '../errors';
+import { HandlerLoadError } from '../errors';
 import type { RequeueReason } from '../events';
-import {
-  OUTCOME_TAG,
-  type BatchTask,
-  type OutcomeItems,
-  type OutcomeMessage,
-  type ProbeReply,
-  type RunTask,
-  type ThreadData,
-} from './protocol';
+import { type Fate, judgeThreadDeath, type PoolOutcome } from './blame';
+import type { Batch, FromThread, RunTask, SessionTask, ThreadData } from './protocol';
 
-/** piscina's view of a thread, as its load balancer sees it (the type is not exported by name) */
-type LoadBalancer = NonNullable<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer']>;
-type PiscinaWorker = Parameters<LoadBalancer>[1][number];
+export type { PoolOutcome };
 
 export interface PoolOptions {
   threads: number;
@@ -41,59 +33,80 @@ export interface PoolJob {
   timeoutMs: number;
 }
 
-/**
- * What became of a run; the pool never rejects. A `counted` requeue is charged against the job's
- * maxStalls: it was on a crashed thread that no job could be blamed for.
- */
-export type PoolOutcome =
-  | { kind: 'completed'; result: string }
-  | { kind: 'failed'; error: SerializedError }
-  | { kind: 'timeout'; timeoutMs: number }
-  | { kind: 'requeue'; reason: RequeueReason; counted: boolean };
+/** Where the pool pulls its jobs from, and whom it tells what became of them. */
+export interface PoolSource<J extends PoolJob> {
+  /** how many jobs are ready to start */
+  waiting(): number;
+  /** up to `max` jobs, in the order they should start */
+  take(max: number): J[];
+  /** a job was handed to a thread */
+  dispatched(job: J): void;
+  settled(job: J, outcome: PoolOutcome): void;
+  /** trouble with a thread that is about no job (a replacement that cannot load the handlers) */
+  error(err: Error): void;
+}
 
-type Fate = Exclude<PoolOutcome, { kind: 'completed' }>;
+interface Session {
+  readonly port: MessagePort;
+  threadId: number;
+  ready: boolean;
+  /** how many jobs the thread asked for in its last report; 0 once answered */
+  asked: number;
+  /** sequence number of the last batch sent */
+  lastSent: number;
+  readonly runs: Set<RunState>;
+  /** jobs sent over its life (for recycleAfterJobs) */
+  given: number;
+  idleSince: number;
+  /** being ended on purpose: replaced (timeout, recycling) or released (idle) */
+  ending: 'replace' | 'release' | null;
+  readonly hello: { resolve: (names: string[]) => void; reject: (err: Error) => void; promise: Promise<string[]> };
+}
 
 interface RunState {
   runId: number;
   slot: number;
+  job: PoolJob;
+  session: Session;
   timeoutMs: number;
-  /** 0 until the handler has started */
-  threadId: number;
-  /** when the thread is terminated if the run has not ended; Infinity while unknown or unlimited */
+  /** when the thread is terminated if the run has not ended; Infinity while not started or unlimited */
   hardDeadline: number;
-  /** how the run ended when its thread ended first, decided once for all runs on that thread */
   fate: Fate | null;
-  settle: (outcome: PoolOutcome) => void;
 }
 
 /** How often in-flight runs are checked against their deadlines: one timer for all runs. */
 const TICK_MS = 20;
 
 /**
- * The only user of piscina. Runs one job per task on a thread, enforces each job's timeout by
- * terminating the thread that runs it (piscina replaces it), decides who is to blame when a
- * thread dies, and turns every ending into a plain outcome. Knows nothing about Redis.
+ * The only user of piscina, which starts threads, applies resourceLimits, and terminates and
+ * replaces them. Each thread runs one long session (see protocol.ts) and pulls jobs: it asks for
+ * as many as it can start, the pool answers from its source, and a thread whose event loop is
+ * blocked asks for nothing, so no job waits behind it while another thread has room. A job's
+ * timeout is enforced by terminating the thread that runs it; the pool decides who is to blame
+ * when a thread dies, and turns every ending into a plain outcome. Knows nothing about Redis.
  */
-export class JobPool {
+export class JobPool<J extends PoolJob> {
   private readonly piscina: Piscina;
   private readonly startedOn: Int32Array;
   private readonly startedAt: Float64Array;
   private readonly exitedBy: Int32Array;
   private readonly freeSlots: number[] = [];
   private readonly runs = new Map<number, RunState>();
-  /** per thread id: jobs the balancer gave it, and jobs it has finished (only with recycleAfterJobs) */
-  private readonly assigned = new Map<number, number>();
-  private readonly finished = new Map<number, number>();
+  private readonly sessions = new Set<Session>();
+  private readonly capacity: number;
   private ticker: NodeJS.Timeout | null = null;
+  private idleCheck: NodeJS.Timeout | null = null;
   private nextRunId = 1;
-  /** jobs handed over in this turn of the event loop, not yet sent to a thread */
-  private outgoing: RunTask[] = [];
-  /** how many jobs the task being placed carries (read by the load balancer) */
-  private placing = 1;
-  /** a probe is out to make piscina start one more thread */
-  private growing = false;
+  private nextSeq = 1;
+  private started = false;
+  private closing = false;
+  /** no new thread before this time: one failed to load the handlers */
+  private growNotBefore = 0;
 
-  constructor(private readonly options: PoolOptions) {
+  constructor(
+    private readonly options: PoolOptions,
+    private readonly source: PoolSource<J>,
+  ) {
     const slots = options.concurrency;
     const workerData: ThreadData = {
       handlers: options.handlers,
@@ -106,205 +119,234 @@ export class JobPool {
     this.startedAt = new Float64Array(workerData.startedAt);
     this.exitedBy = new Int32Array(workerData.exitedBy);
     for (let slot = slots - 1; slot >= 0; slot--) this.freeSlots.push(slot);
+    this.capacity = Math.ceil(options.concurrency / options.threads);
     this.piscina = new Piscina({
       ...threadEntry(),
-      minThreads: 1,
+      minThreads: 0,
       maxThreads: options.threads,
-      idleTimeout: options.threadIdleMs,
-      // brokkr counts jobs in flight itself; piscina only has to place batches
-      concurrentTasksPerWorker: options.concurrency,
-      loadBalancer: (task, workers) => this.pickThread(task.name, workers),
+      // one session per thread; sessions end by termination, so idle piscina threads are leftovers
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 1_000,
+      // piscina's Atomics wait between tasks would block a thread's event loop; sessions never end between jobs
+      atomics: 'disabled',
       workerData,
       ...(options.maxMemoryMb !== undefined ? { resourceLimits: { maxOldGenerationSizeMb: options.maxMemoryMb } } : {}),
     });
-    // a thread that dies with no task on it is replaced; the event must have a listener
+    // a thread that dies with no task on it is replaced by piscina; the event must have a listener
     this.piscina.on('error', () => undefined);
-    this.piscina.on('message', (message: unknown) => this.onThreadMessage(message));
   }
 
+  /** Slots for more jobs in flight (sent to a thread and not finished). */
   get free(): number {
     return this.freeSlots.length;
   }
 
-  /** Live threads (piscina starts more on demand, up to `threads`, and releases idle ones). */
+  /** Live threads (more start on demand up to `threads`; idle ones are released). */
   get threadCount(): number {
-    return this.piscina.threads.length;
+    return this.sessions.size;
   }
 
   /** Starts every thread and loads the handler modules; resolves with the job names they provide. */
   async start(): Promise<string[]> {
-    const replies = await Promise.all(Array.from({ length: this.options.threads }, () => this.probe()));
-    return replies[0]!;
+    const sessions = Array.from({ length: this.options.threads }, () => this.openSession());
+    const names = await Promise.all(sessions.map((s) => s.hello.promise));
+    this.started = true;
+    this.idleCheck = setInterval(() => this.releaseIdle(), Math.max(50, Math.min(1_000, this.options.threadIdleMs / 4)));
+    this.idleCheck.unref();
+    return names[0]!;
   }
 
-  private async probe(): Promise<string[]> {
-    const reply = (await this.piscina.run({ kind: 'probe' }, { name: 'probe' })) as ProbeReply;
-    if (!reply.ok) throw new HandlerLoadError(reply.error.message);
-    return reply.names;
-  }
-
-  /**
-   * Runs a job; the caller keeps within `free` slots. Jobs handed over in the same turn of the
-   * event loop leave together, split into one batch message per thread.
-   */
-  run(job: PoolJob): Promise<PoolOutcome> {
-    const slot = this.freeSlots.pop();
-    if (slot === undefined) return Promise.reject(new Error('JobPool.run called with no free slot'));
-    Atomics.store(this.startedOn, slot, 0);
-    Atomics.store(this.exitedBy, slot, 0);
-    const runId = this.nextRunId++;
-    return new Promise<PoolOutcome>((settle) => {
-      this.runs.set(slot, { runId, slot, timeoutMs: job.timeoutMs, threadId: 0, hardDeadline: Infinity, fate: null, settle });
-      if (job.timeoutMs > 0) this.ensureTicker();
-      this.outgoing.push({ runId, slot, ...job });
-      if (this.outgoing.length === 1) queueMicrotask(() => this.sendBatches());
-    });
-  }
-
-  private sendBatches(): void {
-    const jobs = this.outgoing;
-    this.outgoing = [];
-    const parts = Math.min(this.options.threads, jobs.length);
-    for (let p = 0; p < parts; p++) {
-      const batch = jobs.slice(Math.floor((p * jobs.length) / parts), Math.floor(((p + 1) * jobs.length) / parts));
-      this.placing = batch.length;
-      this.piscina.run({ kind: 'batch', jobs: batch } satisfies BatchTask).then(
-        (rest: OutcomeItems) => this.settleOutcomes(rest),
-        // outcomes travel on another channel than piscina's reply: let those already sent arrive first
-        (err: unknown) => setImmediate(() => this.batchDied(batch, err)),
-      );
-    }
-    this.placing = 1;
-  }
-
-  private onThreadMessage(message: unknown): void {
-    const items = (message as Partial<OutcomeMessage> | null)?.[OUTCOME_TAG];
-    if (items) this.settleOutcomes(items);
-  }
-
-  private settleOutcomes(items: OutcomeItems): void {
-    for (const [runId, slot, reply] of items) {
-      const state = this.runs.get(slot);
-      if (!state || state.runId !== runId) continue;
-      const timedOut = reply.kind === 'timeout' || state.fate?.kind === 'timeout';
-      this.finish(state, timedOut ? { kind: 'timeout', timeoutMs: state.timeoutMs } : reply);
-    }
-  }
-
-  /** The batch's thread died before every job in it had reported: by our hand, or by a crash. */
-  private batchDied(batch: RunTask[], err: unknown): void {
-    for (const job of batch) {
-      const state = this.runs.get(job.slot);
-      if (!state || state.runId !== job.runId) continue;
-      this.finish(state, state.fate ?? this.judgeThreadDeath(state, err));
-    }
-  }
-
-  private finish(state: RunState, outcome: PoolOutcome): void {
-    const threadId = this.threadOf(state);
-    this.runs.delete(state.slot);
-    this.freeSlots.push(state.slot);
-    this.retireIfSpent(threadId);
-    state.settle(outcome);
+  /** New jobs are ready: threads that asked get them now. */
+  offer(): void {
+    this.serve();
   }
 
   /** Terminates every thread at once; the runs on them end as free requeues with this reason. */
   async terminateAll(reason: RequeueReason): Promise<void> {
-    for (const state of this.runs.values()) state.fate ??= { kind: 'requeue', reason, counted: false };
+    for (const run of this.runs.values()) run.fate ??= { kind: 'requeue', reason, counted: false };
     await this.destroy();
   }
 
   async destroy(): Promise<void> {
+    this.closing = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.idleCheck) clearInterval(this.idleCheck);
     this.ticker = null;
+    this.idleCheck = null;
     await this.piscina.destroy();
+    // the sessions' tasks reject on destroy; let their settlement (after a setImmediate) run
+    await new Promise((resolve) => setImmediate(resolve));
   }
 
-  /**
-   * A thread died that the pool did not end. A run that called process.exit() is to blame, and
-   * so is a run that was alone on the thread (out of memory, say). Runs merely sharing the thread
-   * with a culprit go back free; with no culprit, each goes back counted against maxStalls.
-   */
-  private judgeThreadDeath(dead: RunState, err: unknown): Fate {
-    const threadId = this.threadOf(dead);
-    if (threadId === 0) return { kind: 'requeue', reason: 'thread-replaced', counted: false };
-    this.forgetThread(threadId);
-    const onThread = [...this.runs.values()].filter((s) => s.fate === null && this.threadOf(s) === threadId);
-    const culprits = onThread.filter((s) => Atomics.load(this.exitedBy, s.slot) !== 0);
-    for (const s of onThread) {
-      const exited = Atomics.load(this.exitedBy, s.slot);
-      if (exited !== 0) {
-        s.fate = {
-          kind: 'failed',
-          error: {
-            name: 'ThreadCrashedError',
-            message: `the handler called process.exit(${exited - 1}), which ended its thread`,
-            code: ErrorCodes.THREAD_CRASHED,
-          },
-        };
-      } else if (culprits.length > 0) {
-        s.fate = { kind: 'requeue', reason: 'thread-crashed', counted: false };
-      } else if (onThread.length === 1) {
-        s.fate = { kind: 'failed', error: crashError(err) };
-      } else {
-        s.fate = { kind: 'requeue', reason: 'thread-crashed', counted: true };
+  private openSession(): Session {
+    const { port1, port2 } = new MessageChannel();
+    let hello!: Session['hello'];
+    const promise = new Promise<string[]>((resolve, reject) => {
+      hello = { resolve, reject, promise: undefined as unknown as Promise<string[]> };
+    });
+    hello.promise = promise;
+    promise.catch(() => undefined);
+    const session: Session = {
+      port: port1,
+      threadId: 0,
+      ready: false,
+      asked: 0,
+      lastSent: 0,
+      runs: new Set(),
+      given: 0,
+      idleSince: Date.now(),
+      ending: null,
+      hello,
+    };
+    this.sessions.add(session);
+    port1.on('message', (message: FromThread) => this.onMessage(session, message));
+    const task: SessionTask = { port: port2, capacity: this.capacity };
+    this.piscina.run(task, { transferList: [port2] }).then(
+      () => this.sessionEnded(session, null),
+      // reports travel on the session's port, not on piscina's channel: let those already sent arrive first
+      (err: unknown) => setImmediate(() => this.sessionEnded(session, err)),
+    );
+    return session;
+  }
+
+  private onMessage(session: Session, message: FromThread): void {
+    if ('hello' in message) {
+      session.threadId = message.threadId;
+      if ('error' in message) {
+        session.hello.reject(new HandlerLoadError(message.error.message));
+        this.endThread(session, 'release');
+        return;
       }
+      session.ready = true;
+      session.hello.resolve(message.names);
+      return;
     }
-    return dead.fate ?? { kind: 'failed', error: crashError(err) };
+    for (const [runId, slot, reply] of message.outcomes) {
+      const run = this.runs.get(slot);
+      if (!run || run.runId !== runId) continue;
+      const timedOut = reply.kind === 'timeout' || run.fate?.kind === 'timeout';
+      this.finish(run, timedOut ? { kind: 'timeout', timeoutMs: run.timeoutMs } : reply);
+    }
+    // a report written before the thread saw our last batch does not know what it holds
+    if (message.seen === session.lastSent) session.asked = message.want;
+    this.serve();
   }
 
-  private threadOf(state: RunState): number {
-    if (state.threadId === 0) {
-      const id = Atomics.load(this.startedOn, state.slot);
-      if (id !== 0) {
-        state.threadId = id;
-        if (state.timeoutMs > 0) state.hardDeadline = (this.startedAt[state.slot] ?? 0) + state.timeoutMs + this.options.timeoutGraceMs;
-      }
+  /** Answers the threads that asked, least busy first, sharing the ready jobs out among them. */
+  private serve(): void {
+    if (!this.started || this.closing) return;
+    let waiting = this.source.waiting();
+    if (waiting === 0 || this.freeSlots.length === 0) return;
+    const asking = [...this.sessions].filter((s) => s.asked > 0 && s.ready && s.ending === null && this.roomToRecycle(s) > 0);
+    asking.sort((a, b) => a.runs.size - b.runs.size);
+    for (let i = 0; i < asking.length && waiting > 0 && this.freeSlots.length > 0; i++) {
+      const s = asking[i]!;
+      const share = Math.min(s.asked, this.freeSlots.length, Math.ceil(waiting / (asking.length - i)), this.roomToRecycle(s));
+      const jobs = this.source.take(share);
+      if (jobs.length === 0) break;
+      this.send(s, jobs);
+      waiting -= jobs.length;
     }
-    return state.threadId;
+    if (waiting > 0 && this.freeSlots.length > 0) this.grow();
   }
 
-  /**
-   * Where piscina puts a batch: the least busy thread, skipping threads that have been given
-   * their recycleAfterJobs share (a batch may take a thread a little past it).
-   */
-  private pickThread(taskName: string, workers: PiscinaWorker[]): PiscinaWorker | null {
-    const limit = this.options.recycleAfterJobs;
-    let best: PiscinaWorker | null = null;
-    for (const w of workers) {
-      if (limit > 0 && taskName !== 'probe' && (this.assigned.get(w.id) ?? 0) >= limit) continue;
-      if (!best || w.currentUsage < best.currentUsage) best = w;
+  private send(session: Session, jobs: J[]): void {
+    const tasks: RunTask[] = [];
+    for (const job of jobs) {
+      const slot = this.freeSlots.pop()!;
+      Atomics.store(this.startedOn, slot, 0);
+      Atomics.store(this.exitedBy, slot, 0);
+      const run: RunState = { runId: this.nextRunId++, slot, job, session, timeoutMs: job.timeoutMs, hardDeadline: Infinity, fate: null };
+      this.runs.set(slot, run);
+      session.runs.add(run);
+      tasks.push({
+        runId: run.runId,
+        slot,
+        id: job.id,
+        queue: job.queue,
+        name: job.name,
+        data: job.data,
+        attempt: job.attempt,
+        timeoutMs: job.timeoutMs,
+      });
+      if (job.timeoutMs > 0) this.ensureTicker();
+      this.source.dispatched(job);
     }
-    const room = workers.length < this.options.threads;
-    // piscina starts a thread when the balancer answers null: probes do that, so jobs never wait for a thread to boot
-    if (taskName === 'probe') return best && best.currentUsage === 0 ? best : room ? null : best;
-    if (best && best.currentUsage > 0 && room && !this.growing) {
-      this.growing = true;
-      queueMicrotask(
-        () =>
-          void this.probe()
-            .catch(() => undefined)
-            .finally(() => (this.growing = false)),
+    session.asked = 0;
+    session.given += jobs.length;
+    session.lastSent = this.nextSeq++;
+    session.port.postMessage({ seq: session.lastSent, jobs: tasks } satisfies Batch);
+  }
+
+  private finish(run: RunState, outcome: PoolOutcome): void {
+    this.runs.delete(run.slot);
+    this.freeSlots.push(run.slot);
+    const session = run.session;
+    session.runs.delete(run);
+    if (session.runs.size === 0) {
+      session.idleSince = Date.now();
+      if (session.ending === null && this.roomToRecycle(session) === 0) this.endThread(session, 'replace');
+    }
+    this.source.settled(run.job as J, outcome);
+  }
+
+  private sessionEnded(session: Session, err: unknown): void {
+    this.sessions.delete(session);
+    session.port.close();
+    session.hello.reject(
+      new HandlerLoadError(`a worker thread ended before it loaded the handlers: ${(err as Error)?.message ?? 'no error'}`),
+    );
+    const runs = [...session.runs];
+    const fates = judgeThreadDeath(
+      runs.map((r) => ({
+        started: Atomics.load(this.startedOn, r.slot) !== 0,
+        exitedWith: Atomics.load(this.exitedBy, r.slot),
+        fate: r.fate,
+      })),
+      err,
+    );
+    runs.forEach((r, i) => {
+      this.finish(r, fates[i]!);
+    });
+    if (this.closing || !this.started) return;
+    if (!session.ready) {
+      this.growNotBefore = Date.now() + 5_000;
+      this.source.error(
+        new HandlerLoadError(`a worker thread could not start: ${(err as Error)?.message ?? 'it ended before loading the handlers'}`),
       );
+    } else if (session.ending !== 'release') {
+      this.openSession();
     }
-    if (best && limit > 0 && taskName !== 'probe') this.assigned.set(best.id, (this.assigned.get(best.id) ?? 0) + this.placing);
-    return best;
+    this.serve();
   }
 
-  /** Ends a thread once it has finished all the jobs it was given under recycleAfterJobs. */
-  private retireIfSpent(threadId: number): void {
+  /** Starts one more thread when jobs wait and every thread is full, up to `threads`. */
+  private grow(): void {
+    const starting = [...this.sessions].some((s) => !s.ready);
+    if (starting || this.sessions.size >= this.options.threads || Date.now() < this.growNotBefore) return;
+    this.openSession();
+  }
+
+  /** Threads beyond the first that had no job for threadIdleMs are released. */
+  private releaseIdle(): void {
+    const now = Date.now();
+    for (const s of this.sessions) {
+      const live = [...this.sessions].filter((x) => x.ending === null).length;
+      if (live <= 1) return;
+      if (s.ending === null && s.ready && s.runs.size === 0 && now - s.idleSince >= this.options.threadIdleMs) this.endThread(s, 'release');
+    }
+  }
+
+  private roomToRecycle(session: Session): number {
     const limit = this.options.recycleAfterJobs;
-    if (limit === 0 || threadId === 0) return;
-    const done = (this.finished.get(threadId) ?? 0) + 1;
-    this.finished.set(threadId, done);
-    if (done < limit) return;
-    this.forgetThread(threadId);
-    void this.piscina.threads.find((w) => w.threadId === threadId)?.terminate();
+    return limit === 0 ? Number.POSITIVE_INFINITY : limit - session.given;
   }
 
-  private forgetThread(threadId: number): void {
-    this.assigned.delete(threadId);
-    this.finished.delete(threadId);
+  private endThread(session: Session, why: 'replace' | 'release'): void {
+    if (session.ending !== null) return;
+    session.ending = why;
+    const worker = this.piscina.threads.find((w) => w.threadId === session.threadId);
+    if (worker) void worker.terminate();
   }
 
   private ensureTicker(): void {
@@ -316,10 +358,13 @@ export class JobPool {
   private enforceDeadlines(): void {
     const now = Date.now();
     let timed = 0;
-    for (const state of this.runs.values()) {
-      if (state.timeoutMs === 0 || state.fate) continue;
+    for (const run of this.runs.values()) {
+      if (run.timeoutMs === 0 || run.fate) continue;
       timed++;
-      if (this.threadOf(state) !== 0 && now >= state.hardDeadline) this.terminateFor(state);
+      if (run.hardDeadline === Infinity && Atomics.load(this.startedOn, run.slot) !== 0) {
+        run.hardDeadline = (this.startedAt[run.slot] ?? 0) + run.timeoutMs + this.options.timeoutGraceMs;
+      }
+      if (now >= run.hardDeadline) this.terminateFor(run);
     }
     if (timed === 0 && this.ticker) {
       clearInterval(this.ticker);
@@ -327,29 +372,12 @@ export class JobPool {
     }
   }
 
-  /** Ends the thread of a run past its deadline; other runs on that thread are put back free. */
+  /** Ends the thread of a run past its deadline; the other runs on that thread go back free. */
   private terminateFor(late: RunState): void {
     late.fate = { kind: 'timeout', timeoutMs: late.timeoutMs };
-    this.forgetThread(late.threadId);
-    for (const other of this.runs.values()) {
-      if (other !== late && other.fate === null && this.threadOf(other) === late.threadId) {
-        other.fate = { kind: 'requeue', reason: 'thread-replaced', counted: false };
-      }
-    }
-    void this.piscina.threads.find((w) => w.threadId === late.threadId)?.terminate();
+    for (const other of late.session.runs) other.fate ??= { kind: 'requeue', reason: 'thread-replaced', counted: false };
+    this.endThread(late.session, 'replace');
   }
-}
-
-function crashError(err: unknown): SerializedError {
-  const e = err as { message?: string; code?: string } | null;
-  const outOfMemory = e?.code === 'ERR_WORKER_OUT_OF_MEMORY';
-  return {
-    name: 'ThreadCrashedError',
-    message: outOfMemory
-      ? `the thread running this job ran out of memory (maxMemoryMb): ${e?.message ?? ''}`.trim()
-      : `the thread running this job died: ${e?.message ?? String(err)}`,
-    code: outOfMemory ? 'ERR_WORKER_OUT_OF_MEMORY' : ErrorCodes.THREAD_CRASHED,
-  };
 }
 
 /**

@@ -1,4 +1,18 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors';
+
+/**
+ * The messages that cross the thread boundary. A thread lives in one piscina task, a session,
+ * that lasts as long as the thread serves jobs; the session's MessagePort carries everything:
+ *
+ *   thread -> main   Hello          once, when the handler modules have loaded (or failed to)
+ *   thread -> main   Report         outcomes of finished jobs, and how many more jobs it can start now
+ *   main -> thread   Batch          jobs to start, never more than the last Report asked for
+ *   main -> thread   End            the session is over
+ *
+ * A thread asks only when its event loop turns (reports go out from setImmediate), so a thread
+ * whose loop is blocked by a handler asks for nothing and is sent nothing more.
+ */
 
 /** Given to every thread once, in piscina's workerData. */
 export interface ThreadData {
@@ -17,7 +31,14 @@ export interface ThreadData {
   maxResultBytes: number;
 }
 
-/** One job to run; several travel to a thread in one BatchTask message. */
+/** The piscina task of a session: it resolves when the session ends. */
+export interface SessionTask {
+  port: MessagePort;
+  /** most jobs this thread runs at once */
+  capacity: number;
+}
+
+/** One job to run. */
 export interface RunTask {
   /** unique per run, so that a late reply can never settle a later run in the same slot */
   runId: number;
@@ -32,37 +53,32 @@ export interface RunTask {
   timeoutMs: number;
 }
 
-/** Loads every handler module; answers the job names they provide. */
-export interface ProbeTask {
-  kind: 'probe';
-}
-
-/**
- * Jobs sent to one thread in one message (the thread hop costs per message, not per job). The
- * thread starts them all at once and reports each outcome as soon as it has it, in an
- * OutcomeMessage; the task itself resolves, with the outcomes not yet sent, when the last one is done.
- */
-export interface BatchTask {
-  kind: 'batch';
-  jobs: RunTask[];
-}
-
-export type Task = BatchTask | ProbeTask;
-
-/** Marks brokkr's messages among whatever else a handler might post on parentPort. */
-export const OUTCOME_TAG = '__brokkrOutcomes';
+export type Hello = { hello: true; threadId: number; names: string[] } | { hello: true; threadId: number; error: SerializedError };
 
 export type OutcomeItems = [runId: number, slot: number, reply: RunReply][];
 
-/** Posted by a thread on parentPort: outcomes that were ready in the same turn of its event loop. */
-export interface OutcomeMessage {
-  [OUTCOME_TAG]: OutcomeItems;
+export interface Report {
+  /** the sequence number of the last Batch the thread had received when it wrote this */
+  seen: number;
+  /** how many more jobs it can start now */
+  want: number;
+  outcomes: OutcomeItems;
 }
+
+export interface Batch {
+  seq: number;
+  jobs: RunTask[];
+}
+
+export interface End {
+  end: true;
+}
+
+export type FromThread = Hello | Report;
+export type ToThread = Batch | End;
 
 export type RunReply =
   | { kind: 'completed'; result: string }
   | { kind: 'failed'; error: SerializedError }
   /** the handler saw its abort signal fire at the timeout and returned or threw */
   | { kind: 'timeout' };
-
-export type ProbeReply = { ok: true; names: string[] } | { ok: false; error: SerializedError };

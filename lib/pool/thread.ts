@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { threadId, workerData } from 'node:worker_threads';
 import {
   BrokkrError,
   CorruptJobError,
@@ -10,16 +10,7 @@ import {
   UnknownHandlerError,
 } from '../errors';
 import { findUnfaithfulJson } from '../json';
-import {
-  OUTCOME_TAG,
-  type OutcomeItems,
-  type OutcomeMessage,
-  type ProbeReply,
-  type RunReply,
-  type RunTask,
-  type Task,
-  type ThreadData,
-} from './protocol';
+import type { Hello, OutcomeItems, Report, RunReply, RunTask, SessionTask, ThreadData, ToThread } from './protocol';
 
 /** What a handler receives besides its data. */
 export interface JobContext {
@@ -65,49 +56,74 @@ process.on('uncaughtException', onStrayError);
 process.on('unhandledRejection', onStrayError);
 
 // Loaded as the thread starts, so the first job does not wait for its module.
-const handlers: Promise<Map<string, Handler>> = loadHandlers(config.handlers);
-handlers.catch(() => undefined); // reported by the probe task and by each run
+let loaded: Map<string, Handler> | null = null;
+const loading: Promise<Map<string, Handler>> = loadHandlers(config.handlers).then((map) => {
+  loaded = map;
+  return map;
+});
+loading.catch(() => undefined); // reported in the session's hello
 
 /**
- * Runs a batch. Outcomes that finish early travel on parentPort as they come; those still
- * unsent when the last job ends ride back on the task's own reply, so a batch of one costs a
- * single message each way.
+ * The session: this thread's whole working life, as one piscina task. It says hello once the
+ * handler modules have loaded, then starts every job it is sent and reports outcomes (those
+ * finished in the same turn of its event loop together), each report saying how many more jobs
+ * it can start. Reports go out from setImmediate, so they only leave while the loop turns.
  */
-export default async function runTask(task: Task): Promise<OutcomeItems | ProbeReply> {
-  if (task.kind === 'probe') return probe();
-  await Promise.all(task.jobs.map((job) => run(job).then((reply) => report(job, reply))));
-  const rest = outbox;
-  outbox = [];
-  return rest;
-}
+export default function session(task: SessionTask): Promise<void> {
+  const { port, capacity } = task;
+  let seen = 0;
+  let running = 0;
+  let outbox: OutcomeItems = [];
+  let scheduled = false;
+  let lastWant = -1;
+  let lastSeen = -1;
 
-// Outcomes finished in the same turn of the event loop travel together in one message.
-let outbox: OutcomeItems = [];
-let flushScheduled = false;
+  const flush = () => {
+    const want = capacity - running;
+    if (outbox.length === 0 && want === lastWant && seen === lastSeen) return;
+    lastWant = want;
+    lastSeen = seen;
+    const report: Report = { seen, want, outcomes: outbox };
+    outbox = [];
+    port.postMessage(report);
+  };
+  const schedule = () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      flush();
+    });
+  };
 
-function report(job: RunTask, reply: RunReply): void {
-  outbox.push([job.runId, job.slot, reply]);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    setImmediate(flushOutcomes);
-  }
-}
-
-function flushOutcomes(): void {
-  flushScheduled = false;
-  if (outbox.length === 0) return;
-  const message: OutcomeMessage = { [OUTCOME_TAG]: outbox };
-  outbox = [];
-  parentPort!.postMessage(message);
-}
-
-/** Also its own export, so the pool's load balancer can tell the probe from jobs by name. */
-export async function probe(): Promise<ProbeReply> {
-  try {
-    return { ok: true, names: [...(await handlers).keys()] };
-  } catch (err) {
-    return { ok: false, error: serializeError(err) };
-  }
+  return new Promise<void>((resolve) => {
+    port.on('message', (message: ToThread) => {
+      if ('end' in message) {
+        port.close();
+        resolve();
+        return;
+      }
+      // outcomes already in hand leave first: a job in this batch may keep the loop busy for long
+      if (outbox.length > 0) flush();
+      seen = message.seq;
+      running += message.jobs.length;
+      for (const job of message.jobs) {
+        void run(job).then((reply) => {
+          running--;
+          outbox.push([job.runId, job.slot, reply]);
+          schedule();
+        });
+      }
+      schedule();
+    });
+    loading.then(
+      (map) => {
+        port.postMessage({ hello: true, threadId, names: [...map.keys()] } satisfies Hello);
+        schedule();
+      },
+      (err: unknown) => port.postMessage({ hello: true, threadId, error: serializeError(err) } satisfies Hello),
+    );
+  });
 }
 
 async function run(task: RunTask): Promise<RunReply> {
@@ -120,16 +136,18 @@ async function run(task: RunTask): Promise<RunReply> {
           controller.abort(new JobTimeoutError(task.timeoutMs));
         }, task.timeoutMs)
       : undefined;
-  // startedAt first: the supervisor reads it once it sees this thread's id in the slot
-  startedAt[task.slot] = Date.now();
-  Atomics.store(startedOn, task.slot, threadId);
   try {
-    const handler = (await handlers).get(task.name);
+    const handler = (loaded ?? (await loading)).get(task.name);
     if (!handler) throw new UnknownHandlerError(task.name);
     const data = parseData(task);
     const ctx: JobContext = { id: task.id, name: task.name, queue: task.queue, attempt: task.attempt, signal: controller.signal };
     let fail!: (err: unknown) => void;
-    const strayError = new Promise<never>((_resolve, reject) => (fail = reject));
+    const strayError = new Promise<never>((_resolve, reject) => {
+      fail = reject;
+    });
+    // marked started just before the handler runs: a job queued behind a blocked one never looks started
+    startedAt[task.slot] = Date.now();
+    Atomics.store(startedOn, task.slot, threadId);
     const value: unknown = await Promise.race([scopes.run({ slot: task.slot, fail }, async () => handler(data, ctx)), strayError]);
     if (timedOut) return { kind: 'timeout' };
     return { kind: 'completed', result: storable(value) };

@@ -1,21 +1,24 @@
 /**
  * The only place a Redis key is spelled. Every key of a queue carries the queue name as a Redis
  * Cluster hash tag (`brokkr:{emails}:wait`), so one queue lives in one slot and each script
- * touches a single slot.
+ * touches a single slot. Scripts that reach job keys they were not given build them from
+ * `jobPrefix`, which carries the same tag.
  */
 export interface QueueKeys {
   /** list of job ids ready to run; pushed on the left, taken from the right */
   readonly wait: string;
   /** zset of job ids being run, scored by lease deadline (ms, Redis server time) */
   readonly active: string;
+  /** zset of ids waiting for a due time, scored by it */
+  readonly delayed: string;
   /** zset of completed job ids, scored by the time their record expires */
   readonly completed: string;
   /** zset of failed job ids, scored by the time their record expires */
   readonly failed: string;
   /** stream of job lifecycle events, capped */
   readonly events: string;
-  /** hash of per-queue state and counters */
-  readonly meta: string;
+  /** zset with one member: when work may next be runnable (see lua/includes/marker.lua) */
+  readonly marker: string;
   /** the prefix of a job's hash; `job(id)` gives the full key */
   readonly jobPrefix: string;
   job(id: string): string;
@@ -32,10 +35,11 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
   return {
     wait: `${base}wait`,
     active: `${base}active`,
+    delayed: `${base}delayed`,
     completed: `${base}completed`,
     failed: `${base}failed`,
     events: `${base}events`,
-    meta: `${base}meta`,
+    marker: `${base}marker`,
     jobPrefix,
     job: (id: string) => jobPrefix + id,
   };

@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { luaConstants } from '../states';
 
 /**
- * The Lua scripts, one file per atomic step. A file is named `<name>-<n>.lua`, where n is the
- * number of fixed keys; scripts that take one key per job get the rest of their keys at call time,
- * so every script is defined with a variable key count and called as (numKeys, ...keys, ...args).
+ * The Lua scripts, one file per atomic step, named `<name>-<n>.lua` where n is the number of fixed
+ * keys; scripts that take one key per job get the rest at call time, so every script is defined
+ * with a variable key count and called as (numKeys, ...keys, ...args). What several scripts share
+ * lives in `lua/includes/` and is pulled in by a `-- @include "name"` line; every script starts
+ * with the constants of lib/states.ts (S, M, R, E), so no script spells a status or a reply.
  */
 const SCRIPT_FILES = {
-  brokkrEnqueue: 'enqueue-1.lua',
-  brokkrFetch: 'fetch-2.lua',
-  brokkrFinish: 'finish-4.lua',
-  brokkrRelease: 'release-4.lua',
+  brokkrEnqueue: 'enqueue-3.lua',
+  brokkrTurn: 'turn-7.lua',
   brokkrRenew: 'renew-1.lua',
   brokkrExpired: 'expired-3.lua',
 } as const;
@@ -22,15 +23,27 @@ type ScriptArg = string | number;
 export type ScriptCall = (numKeys: number, ...keysAndArgs: ScriptArg[]) => Promise<unknown>;
 export type WithScripts<T> = T & { [K in ScriptName]: ScriptCall };
 
+const LUA_DIR = join(__dirname, 'lua');
+const INCLUDE = /^--\s*@include\s+"([\w-]+)"\s*$/gm;
+
 let sources: Record<ScriptName, string> | undefined;
 
-function loadSources(): Record<ScriptName, string> {
+/** A script's full text: the constants, then its file with each include replaced by the included file. */
+export function scriptSource(file: string): string {
+  const seen = new Set<string>();
+  const expand = (text: string): string =>
+    text.replace(INCLUDE, (_line, name: string) => {
+      if (seen.has(name)) return `-- (${name} included above)`;
+      seen.add(name);
+      return expand(readFileSync(join(LUA_DIR, 'includes', `${name}.lua`), 'utf8'));
+    });
+  return `${luaConstants()}\n${expand(readFileSync(join(LUA_DIR, file), 'utf8'))}`;
+}
+
+export function scriptSources(): Record<ScriptName, string> {
   if (!sources) {
-    const dir = join(__dirname, 'lua');
     const loaded = {} as Record<ScriptName, string>;
-    for (const [name, file] of Object.entries(SCRIPT_FILES) as [ScriptName, string][]) {
-      loaded[name] = readFileSync(join(dir, file), 'utf8');
-    }
+    for (const [name, file] of Object.entries(SCRIPT_FILES) as [ScriptName, string][]) loaded[name] = scriptSource(file);
     sources = loaded;
   }
   return sources;
@@ -38,7 +51,7 @@ function loadSources(): Record<ScriptName, string> {
 
 /** Registers every script on a connection (ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT). */
 export function defineScripts<T extends Redis>(redis: T): WithScripts<T> {
-  for (const [name, lua] of Object.entries(loadSources())) {
+  for (const [name, lua] of Object.entries(scriptSources())) {
     if (!(name in redis)) redis.defineCommand(name, { lua });
   }
   return redis as WithScripts<T>;

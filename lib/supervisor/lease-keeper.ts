@@ -1,4 +1,4 @@
-import type { Released, RedisBroker, Run } from '../redis/broker';
+import type { Broker, Run, WriteResult } from '../broker';
 
 export interface HeldLease extends Run {
   queue: string;
@@ -7,9 +7,8 @@ export interface HeldLease extends Run {
 export interface LeaseKeeperOptions {
   queues: string[];
   leaseMs: number;
-  maxStalls: number;
+  /** failed-record TTL for a job that stalls past maxStalls, unless it set its own */
   failedTtlMs: number;
-  eventsMaxLen: number;
 }
 
 export interface LeaseKeeperHooks {
@@ -18,7 +17,7 @@ export interface LeaseKeeperHooks {
   /** a lease of ours was found taken over */
   lost(queue: string, id: string): void;
   /** jobs of another (dead) supervisor put back or failed */
-  reaped(queue: string, released: Released[]): void;
+  reaped(queue: string, runs: Run[], results: WriteResult[], now: number): void;
   error(err: unknown): void;
 }
 
@@ -37,7 +36,7 @@ export class LeaseKeeper {
   private reapNotBefore = 0;
 
   constructor(
-    private readonly broker: RedisBroker,
+    private readonly broker: Broker,
     private readonly options: LeaseKeeperOptions,
     private readonly hooks: LeaseKeeperHooks,
   ) {}
@@ -98,14 +97,15 @@ export class LeaseKeeper {
       try {
         const expired = (await this.broker.expired(queue, REAP_BATCH)).filter((r) => !mine.has(r.id));
         if (expired.length === 0) continue;
-        const released = await this.broker.release(queue, expired, {
-          mode: 'stalled',
+        const writes = expired.map((run) => ({
+          kind: 'release' as const,
+          ...run,
+          mode: 'stalled' as const,
           reason: 'lease expired',
-          maxStalls: this.options.maxStalls,
-          failedTtlMs: this.options.failedTtlMs,
-          eventsMaxLen: this.options.eventsMaxLen,
-        });
-        this.hooks.reaped(queue, released);
+          ttlMs: this.options.failedTtlMs,
+        }));
+        const { written, now } = await this.broker.turn(queue, writes, null);
+        this.hooks.reaped(queue, expired, written, now);
       } catch (err) {
         this.hooks.error(err);
       }

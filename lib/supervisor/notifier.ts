@@ -1,26 +1,40 @@
-/** A wake-up call many can wait for: `wait()` resolves at the next `notify()`. */
-export class Notifier {
-  private waiters: (() => void)[] = [];
-
-  wait(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
-  }
+/**
+ * A wake-up call for one waiter that is never lost: a `notify()` that comes while nobody waits
+ * makes the next `wait()` return at once.
+ */
+export class Wakeup {
+  private pending = false;
+  private resolve: (() => void) | null = null;
 
   notify(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    const resolve = this.resolve;
+    if (resolve) {
+      this.resolve = null;
+      resolve();
+    } else {
+      this.pending = true;
+    }
+  }
+
+  wait(): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+    });
   }
 }
 
 /** A one-way switch: once opened, `opened` stays resolved, so a late waiter is not left behind. */
 export class Latch {
   private release!: () => void;
-  readonly opened: Promise<void> = new Promise((resolve) => (this.release = resolve));
-  isOpen = false;
+  readonly opened: Promise<void> = new Promise((resolve) => {
+    this.release = resolve;
+  });
 
   open(): void {
-    this.isOpen = true;
     this.release();
   }
 }

@@ -1,30 +1,30 @@
-import type { LeasedJob } from '../redis/broker';
-
-export interface ReadyJob {
-  queue: string;
-  job: LeasedJob;
-}
-
 /** Under 'auto', jobs are prefetched while recent runs take less than this on average. */
 const AUTO_PREFETCH_BELOW_MS = 20;
 
 /**
- * Jobs leased ahead of free slots, so that a slot that frees up is filled without waiting for a
- * round trip to Redis. They are held like running jobs (their leases are renewed, and a crash
- * puts them back after the lease), but their timeout clock has not started. Under 'auto' only
- * short jobs are prefetched: hoarding long jobs would keep them from idle supervisors.
+ * Jobs leased and not yet handed to a thread: the jobs threads pull from. Jobs leased ahead of
+ * free slots (prefetch) wait here, so a thread that asks is answered without a round trip to
+ * Redis; they are held like running jobs (their leases are renewed, a crash puts them back after
+ * the lease, close() puts them back at once) but their timeout clock has not started. Threads
+ * get them queue by queue in the order the supervisor was given, and in lease order within a
+ * queue. Under 'auto' only short jobs are prefetched: hoarding long ones would keep them from
+ * idle supervisors.
  */
-export class ReadyBuffer {
-  private readonly items: ReadyJob[] = [];
+export class ReadyBuffer<T> {
+  private readonly byQueue: T[][];
+  private count = 0;
   private averageRunMs: number | null = null;
 
   constructor(
+    queues: number,
     private readonly setting: number | 'auto',
     private readonly concurrency: number,
-  ) {}
+  ) {
+    this.byQueue = Array.from({ length: queues }, () => []);
+  }
 
   get size(): number {
-    return this.items.length;
+    return this.count;
   }
 
   /** How many jobs to keep leased beyond the free slots. */
@@ -38,15 +38,24 @@ export class ReadyBuffer {
     this.averageRunMs = this.averageRunMs === null ? ms : this.averageRunMs * 0.9 + ms * 0.1;
   }
 
-  push(item: ReadyJob): void {
-    this.items.push(item);
+  push(queueIndex: number, item: T): void {
+    this.byQueue[queueIndex]!.push(item);
+    this.count++;
   }
 
-  shift(): ReadyJob | undefined {
-    return this.items.shift();
+  /** Up to `max` jobs, the first queue's first. */
+  take(max: number): T[] {
+    const out: T[] = [];
+    for (const items of this.byQueue) {
+      if (out.length >= max) break;
+      const n = Math.min(items.length, max - out.length);
+      if (n > 0) out.push(...items.splice(0, n));
+    }
+    this.count -= out.length;
+    return out;
   }
 
-  drain(): ReadyJob[] {
-    return this.items.splice(0);
+  drain(): T[] {
+    return this.take(this.count);
   }
 }

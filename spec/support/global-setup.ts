@@ -1,4 +1,4 @@
-import { startEphemeralRedis } from '../../lib/devtools/ephemeral-redis';
+import { startEphemeralRedis } from '../../scripts/ephemeral-redis';
 
 /**
  * One throwaway Redis for the plain tests; they use unique queue names, so they share it safely.

@@ -1,16 +1,16 @@
 --[[ The heartbeat's look at a queue: lists runs whose lease has expired (by Redis server time),
-  with their tokens, so that a supervisor can release them (release-4.lua checks the expiry again
-  when it acts); and drops ids of expired records from the completed and failed registries, which
-  outcome writes otherwise only trim while jobs keep finishing.
+  with their tokens, so that a supervisor can release them (the release checks the expiry again
+  when it acts); and drops ids of expired records from the completed and failed registries.
   KEYS[1]  active zset
   KEYS[2]  completed zset
   KEYS[3]  failed zset
   ARGV[1]  most runs to list
-  ARGV[2]  job key prefix (ids are only known here)
-  Returns  flat pairs: id, token ("" when the record has no token or is gone)
+  ARGV[2]  job key prefix: job keys are built from it, in this queue's slot (ids are only known here)
+  Returns  flat pairs: id, token ('' when the record has no token or is gone)
 ]]
-local t = redis.call('TIME')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
+-- @include "now"
+
+local now = serverNow()
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))

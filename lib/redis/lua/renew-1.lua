@@ -6,8 +6,9 @@
   ARGV      then per run 2 values: id, token
   Returns   the ids whose lease was lost
 ]]
-local t = redis.call('TIME')
-local deadline = t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[1])
+-- @include "now"
+
+local deadline = serverNow() + tonumber(ARGV[1])
 local lost = {}
 for k = 2, #KEYS do
   local a = 2 + (k - 2) * 2

@@ -13,7 +13,7 @@ export interface BrokerUpEvent {
   downtimeMs: number;
 }
 
-/** Whether Redis answers, as seen by one process: `down` and `up` fire once per outage. */
+/** Whether the broker answers, as seen by one process: `down` and `up` fire once per outage. */
 export class BrokerHealth extends EventEmitter<{ down: (e: BrokerDownEvent) => void; up: (e: BrokerUpEvent) => void }> {
   private downSince: number | null = null;
 

@@ -1,0 +1,148 @@
+import type { SerializedError } from './errors';
+import type { StreamEvent } from './event-codec';
+import type { BrokerHealth } from './health';
+import type { JobInfo, JobOptions } from './job';
+import type { JobStatus, LeaseReply, ReleaseMode, WriteReply } from './states';
+
+/**
+ * What the supervisor and Queue need from a broker, in domain types only: no Redis hashes,
+ * stream ids or client errors cross this line. Every method rejects with BrokerUnavailableError
+ * when the broker cannot be reached (safe to retry: every write is idempotent) and with
+ * BrokerError for anything else. RedisBroker is the one implementation today.
+ */
+export interface Broker {
+  /** down / up, once per outage */
+  readonly health: BrokerHealth;
+  /** Writes new jobs; returns how many were new (a resent id is not created twice). */
+  enqueue(queue: string, jobs: NewJob[]): Promise<number>;
+  /** One round trip: writes outcomes and releases of finished runs, then leases up to `lease.count` jobs. */
+  turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult>;
+  /**
+   * Blocks until the queue's wake-up marker says work may be runnable, or `maxWaitMs` passes,
+   * and leases in the same round trip: jobs come back already leased.
+   */
+  waitForWork(queue: string, lease: LeaseRequest, maxWaitMs: number): Promise<TurnResult>;
+  /** Extends leases still held; returns the ids whose lease was lost. */
+  renew(queue: string, runs: Run[], leaseMs: number): Promise<string[]>;
+  /** Runs whose lease has expired by the broker's clock; also trims the finished registries. */
+  expired(queue: string, limit: number): Promise<Run[]>;
+  getJob<D, R>(queue: string, id: string): Promise<JobInfo<D, R> | null>;
+  /** The job's status and, once final, its result or error (reads nothing else); null when there is no record. */
+  getOutcome(queue: string, id: string): Promise<JobOutcome | null>;
+  /** Where a reader starts to see only events written from now on. */
+  eventCursor(queue: string): Promise<EventCursor>;
+  /** True once `cursor` is at or past `target`. */
+  reached(cursor: EventCursor, target: EventCursor): boolean;
+  /** Events after `cursor`, waiting up to `blockMs` for the first; on a connection of its own. */
+  readEvents(queue: string, cursor: EventCursor, blockMs: number): Promise<{ cursor: EventCursor; events: StreamEvent[] }>;
+  /** The server's durability settings brokkr relies on; null where the broker does not say. */
+  durabilitySettings(): Promise<DurabilitySettings | null>;
+  /** Ends pending blocking waits (they reject) and keeps the rest open. */
+  interruptBlocking(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface JobOutcome {
+  status: JobStatus;
+  result?: unknown;
+  error?: SerializedError;
+}
+
+/** An opaque position in a queue's event stream: compare with `Broker.reached`, never parse. */
+export type EventCursor = string & { readonly __eventCursor: unique symbol };
+
+export interface DurabilitySettings {
+  /** every acknowledged write survives a restart of the broker process */
+  persistent: boolean;
+  /** what the broker is set to do under memory pressure, when it may drop data ('noeviction' is safe) */
+  evictionPolicy: string | null;
+}
+
+/** Settings a broker applies to every write of one supervisor. */
+export interface WritePolicy {
+  /** approximate cap on each queue's event stream */
+  eventsMaxLen: number;
+  /** largest result or error an event carries; larger ones are left out of (or trimmed in) the event */
+  eventDataMaxBytes: number;
+  /** puts back (counted or stalled) a job may have before it ends failed */
+  maxStalls: number;
+}
+
+export interface NewJob {
+  id: string;
+  name: string;
+  /** JSON text of the job's data */
+  data: string;
+  opts: JobOptions;
+  /** when it becomes runnable: at `runAt` (epoch ms), or `delayMs` after the broker's clock now; neither: now */
+  runAt?: number;
+  delayMs?: number;
+}
+
+/** A job leased to a supervisor: active in the broker until its outcome is written. */
+export interface LeasedJob {
+  id: string;
+  token: string;
+  name: string;
+  /** JSON text, unparsed: it crosses the thread boundary as a string */
+  data: string;
+  attempt: number;
+  createdAt: number;
+  /** the job's own options, where it set them */
+  timeoutMs?: number;
+  resultTtlMs?: number;
+  failedTtlMs?: number;
+}
+
+export interface LeaseRequest {
+  count: number;
+  /** the supervisor's id, stored on the job */
+  owner: string;
+  /** unique per call; each job's token is made from it */
+  tokenBase: string;
+  leaseMs: number;
+}
+
+/** The identity of one run: a job id and the token of the lease it ran under. */
+export interface Run {
+  id: string;
+  token: string;
+}
+
+/**
+ * What to record for one run. `ttlMs` is how long the record is kept once final (the job's own
+ * TTL where it set one; 0 deletes it at once); a release uses it only when it fails the job.
+ */
+export type Write =
+  | (Run & { kind: 'complete'; result: string; ttlMs: number })
+  | (Run & { kind: 'fail'; error: string; ttlMs: number })
+  | (Run & { kind: 'release'; mode: ReleaseMode; reason: string; ttlMs: number });
+
+export interface WriteResult {
+  state: WriteReply;
+  stalls: number;
+  /** attempts after the write (a free or counted release gives one back) */
+  attempts: number;
+  name: string;
+  /** the JobStalledError a release ended the job with, when state is 'failed' */
+  error?: SerializedError;
+}
+
+/** An id taken off the wait list that could not be leased. */
+export interface DroppedId {
+  id: string;
+  reason: Exclude<LeaseReply, 'leased'>;
+  /** the status the record had, for 'skipped' */
+  status?: string;
+}
+
+export interface TurnResult {
+  /** the broker's clock at the turn (epoch ms) */
+  now: number;
+  /** one per write, in order */
+  written: WriteResult[];
+  leased: LeasedJob[];
+  dropped: DroppedId[];
+  /** when the next job that is not runnable yet becomes due; null when none is waiting for a time */
+  nextDueAt: number | null;
+}

@@ -1,0 +1,32 @@
+import type { CompletedEvent, FailedEvent, RequeuedEvent, StalledEvent } from './events';
+import { STREAM_EVENTS, type StreamEventName } from './states';
+
+/**
+ * How a job event is stored in its queue's stream: three fields, `type` (the event name), `job`
+ * (the job id, so a reader can skip entries without parsing them) and `data`, the JSON of the
+ * very payload the supervisor's local event carries. The Lua scripts write `data` in this shape
+ * (lua/includes/events.lua); readers decode it here. Numbers stay numbers.
+ */
+export interface StreamEventMap {
+  completed: CompletedEvent;
+  failed: FailedEvent;
+  requeued: RequeuedEvent;
+  stalled: StalledEvent;
+}
+
+export type StreamEvent = { [K in StreamEventName]: { type: K; jobId: string; payload: StreamEventMap[K] } }[StreamEventName];
+
+export function encodeStreamEvent<K extends StreamEventName>(type: K, payload: StreamEventMap[K]): Record<'type' | 'job' | 'data', string> {
+  return { type, job: payload.job.id, data: JSON.stringify(payload) };
+}
+
+/** Null for an entry that is not a job event of a known kind (a newer writer's, say): readers skip it. */
+export function decodeStreamEvent(fields: Record<string, string>): StreamEvent | null {
+  const { type, job, data } = fields;
+  if (!type || !job || data === undefined || !(STREAM_EVENTS as readonly string[]).includes(type)) return null;
+  try {
+    return { type, jobId: job, payload: JSON.parse(data) } as StreamEvent;
+  } catch {
+    return null;
+  }
+}

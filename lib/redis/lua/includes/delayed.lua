@@ -1,0 +1,21 @@
+-- Jobs that wait for a due time sit in the delayed set, scored by it.
+-- Makes due jobs runnable (soonest first, at most `limit`); returns how many, and when the next
+-- job still waiting is due (nil: none). A due id whose record is gone is dropped.
+local function promoteDue(delayed, wait, jobPrefix, now, limit)
+  local first = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+  if not first[2] then return 0, nil end
+  if tonumber(first[2]) > now then return 0, tonumber(first[2]) end
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, limit)
+  local ready = {}
+  for _, id in ipairs(due) do
+    local key = jobPrefix .. id
+    if redis.call('HGET', key, 'status') == S.delayed then
+      redis.call('HSET', key, 'status', S.queued)
+      ready[#ready + 1] = id
+    end
+  end
+  redis.call('ZREM', delayed, unpack(due))
+  if #ready > 0 then redis.call('LPUSH', wait, unpack(ready)) end
+  local after = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+  return #ready, tonumber(after[2])
+end

@@ -1,0 +1,43 @@
+-- Takes up to `count` ids off the wait list (oldest first) and leases each to `owner`: status
+-- active, attempts + 1, a token every later write about this run must present, and a deadline
+-- (server time + leaseMs) in the active set. Job keys are built here as jobPrefix .. id: the ids
+-- are only known now, and the prefix carries the queue's hash tag, so every key is in this slot.
+-- Appends LEASE_WIDTH values per id to `out`: id, reply, token (the status, for a skipped id),
+-- name, data, attempt, timeoutMs, createdAt, resultTtlMs, failedTtlMs. Returns how many ids it took.
+local LEASE_WIDTH = 10
+
+local function lease(wait, active, jobPrefix, count, owner, tokenBase, leaseMs, now, out)
+  if count <= 0 then return 0 end
+  local ids = redis.call('RPOP', wait, count)
+  if not ids then return 0 end
+  local deadline = now + leaseMs
+  local leases = {}
+  local n = #out
+  for i, id in ipairs(ids) do
+    local key = jobPrefix .. id
+    local f = redis.call('HMGET', key, 'status', 'name', 'data', 'attempts', 'timeoutMs', 'createdAt', 'resultTtlMs', 'failedTtlMs')
+    local reply, token, attempts = R.leased, '', ''
+    if not f[1] and not f[2] and not f[3] then
+      reply = R.missing
+    elseif f[1] and f[1] ~= S.queued then
+      reply, token = R.skipped, f[1]
+    else
+      -- a record without a status is damaged but still leased, so the supervisor can fail it visibly
+      attempts = (tonumber(f[4]) or 0) + 1
+      token = tokenBase .. '.' .. i
+      redis.call('HSET', key, 'status', S.active, 'attempts', attempts, 'startedAt', now, 'token', token, 'owner', owner)
+      leases[#leases + 1] = deadline
+      leases[#leases + 1] = id
+    end
+    out[n + 1], out[n + 2], out[n + 3] = id, reply, token
+    if reply == R.leased then
+      out[n + 4], out[n + 5], out[n + 6], out[n + 7] = f[2] or '', f[3] or '', attempts, f[5] or ''
+      out[n + 8], out[n + 9], out[n + 10] = f[6] or '', f[7] or '', f[8] or ''
+    else
+      out[n + 4], out[n + 5], out[n + 6], out[n + 7], out[n + 8], out[n + 9], out[n + 10] = '', '', '', '', '', '', ''
+    end
+    n = n + LEASE_WIDTH
+  end
+  if #leases > 0 then redis.call('ZADD', active, unpack(leases)) end
+  return #ids
+end

@@ -1,0 +1,90 @@
+-- What became of one run: complete, fail, or release (put back to waiting). Every write presents
+-- the run's lease token and finds the job still active: the first final write wins, a late or
+-- foreign one is refused. A write repeated after its reply was lost is recognised, never applied
+-- twice. `q` holds the queue's keys and settings (see the scripts that include this); ids to take
+-- off the active set and to put back on the wait list are gathered in q.finished and q.back.
+-- Returns reply, stalls, attempts, name, error JSON ('' unless a release failed the job).
+
+local function freshStallError(stalls, maxStalls, mode)
+  local why = mode == M.stalled
+    and 'its supervisor stopped renewing its lease (killed, or cut off from Redis)'
+    or 'it was on a thread that crashed with no known culprit'
+  return cjson.encode({ name = 'JobStalledError', code = 'BRK_JOB_STALLED',
+    message = 'job stalled ' .. stalls .. ' times, more than maxStalls (' .. maxStalls .. '): ' .. why })
+end
+
+-- No record: deleted by hand (then the id may still hold a lease), or this run's own earlier
+-- write with a TTL of 0 deleted it (then the lease is gone too).
+local function writeWithoutRecord(q, id, ttl)
+  if redis.call('ZREM', q.active, id) == 0 and ttl == 0 then return true end
+  return false
+end
+
+local function writeOutcome(q, key, kind, id, token, payload, ttl)
+  local completed = kind == 'complete'
+  local ttlField = completed and 'resultTtlMs' or 'failedTtlMs'
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField)
+  if not cur[1] and not cur[2] and not cur[3] then
+    return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', ''
+  end
+  local attempts = tonumber(cur[4]) or 0
+  if cur[1] == token and (cur[2] == S.completed or cur[2] == S.failed) then
+    return R.already, 0, attempts, cur[3] or '', ''
+  end
+  if cur[1] ~= token or cur[2] ~= S.active then
+    return R.refused, 0, attempts, cur[3] or '', ''
+  end
+  ttl = tonumber(cur[5]) or ttl
+  local status = completed and S.completed or S.failed
+  local job = jobJson(q.queue, id, cur[3] or '', attempts)
+  local data
+  if completed then
+    finalize(key, q.completed, id, ttl, q.now, { 'status', status, 'result', payload, 'finishedAt', q.now })
+    data = completedData(job, payload, q.now, q.dataCap)
+  else
+    finalize(key, q.failed, id, ttl, q.now, { 'status', status, 'error', payload, 'finishedAt', q.now })
+    data = failedData(job, payload, q.now, q.dataCap)
+  end
+  q.finished[#q.finished + 1] = id
+  emit(q.events, q.cap, completed and E.completed or E.failed, id, data)
+  return R.written, 0, attempts, cur[3] or '', ''
+end
+
+local function writeRelease(q, key, id, token, reason, ttl, mode)
+  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy')
+  if not cur[1] and not cur[2] and not cur[6] then
+    -- a release that failed the job with a TTL of 0 deleted the record: a retried call finds nothing
+    if writeWithoutRecord(q, id, ttl) and mode ~= M.free then return R.failed, 0, 0, '', '' end
+    return R.gone, 0, 0, '', ''
+  end
+  local stalls, attempts, name = tonumber(cur[4]) or 0, tonumber(cur[3]) or 0, cur[6] or ''
+  if cur[7] == token and (cur[2] == S.queued or cur[2] == S.failed) then
+    return cur[2] == S.queued and R.requeued or R.failed, stalls, attempts, name, ''
+  end
+  local lease = tonumber(redis.call('ZSCORE', q.active, id))
+  if cur[1] ~= token or cur[2] ~= S.active or (mode == M.stalled and (lease or q.now) > q.now) then
+    return R.refused, stalls, attempts, name, ''
+  end
+  local ranAs = attempts
+  if mode ~= M.stalled then attempts = math.max(attempts - 1, 0) end
+  if mode ~= M.free then stalls = stalls + 1 end
+  q.finished[#q.finished + 1] = id
+  redis.call('HDEL', key, 'token', 'owner')
+  local job = jobJson(q.queue, id, name, ranAs)
+  if mode ~= M.free and stalls > q.maxStalls then
+    local err = freshStallError(stalls, q.maxStalls, mode)
+    finalize(key, q.failed, id, tonumber(cur[5]) or ttl, q.now,
+      { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token })
+    emit(q.events, q.cap, E.failed, id, failedData(job, err, q.now, q.dataCap))
+    return R.failed, stalls, attempts, name, err
+  end
+  redis.call('HSET', key, 'status', S.queued, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token)
+  redis.call('HDEL', key, 'startedAt')
+  q.back[#q.back + 1] = id
+  if mode == M.stalled then
+    emit(q.events, q.cap, E.stalled, id, '{"job":' .. job .. ',"stalls":' .. stalls .. '}')
+  else
+    emit(q.events, q.cap, E.requeued, id, '{"job":' .. job .. ',"reason":' .. cjson.encode(reason) .. '}')
+  end
+  return R.requeued, stalls, attempts, name, ''
+end

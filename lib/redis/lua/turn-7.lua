@@ -1,0 +1,69 @@
+--[[ One turn of a supervisor on one queue, in one round trip: record what became of finished runs
+  (complete, fail, release), make due delayed jobs runnable, then lease up to `count` jobs.
+  KEYS[1]   wait list (ids ready to run; pushed on the left, taken from the right)
+  KEYS[2]   active zset (score: lease deadline, ms)
+  KEYS[3]   completed zset (score: when the record expires)
+  KEYS[4]   failed zset (same)
+  KEYS[5]   events stream
+  KEYS[6]   wake-up marker zset
+  KEYS[7]   delayed zset (score: due time)
+  KEYS[8..] one job hash per write, in the order of the write groups
+  ARGV[1]   queue name (event payloads name it)
+  ARGV[2]   job key prefix: leased and promoted jobs' keys are built from it (see includes/lease.lua)
+  ARGV[3]   events stream cap (approximate MAXLEN)
+  ARGV[4]   largest result or error an event carries, in bytes
+  ARGV[5]   maxStalls
+  ARGV[6]   lease count (0: write only)
+  ARGV[7]   owner (supervisor id)
+  ARGV[8]   token base, unique per call
+  ARGV[9]   lease length, ms
+  ARGV[10..] per write 6 values: kind (complete | fail | release), id, token, payload (result JSON,
+            error JSON, or the release reason), ttl ms (the record's own TTL wins), release mode
+  Returns   { now, writes (5 per write: reply, stalls, attempts, name, error JSON),
+            leases (LEASE_WIDTH per id taken, see includes/lease.lua), next due time or '' }
+]]
+-- @include "now"
+-- @include "events"
+-- @include "finalize"
+-- @include "marker"
+-- @include "writes"
+-- @include "delayed"
+-- @include "lease"
+
+local WRITE_WIDTH = 6
+local now = serverNow()
+local q = {
+  wait = KEYS[1], active = KEYS[2], completed = KEYS[3], failed = KEYS[4], events = KEYS[5],
+  queue = ARGV[1], cap = ARGV[3], dataCap = tonumber(ARGV[4]), maxStalls = tonumber(ARGV[5]),
+  now = now, finished = {}, back = {},
+}
+local written = {}
+for k = 8, #KEYS do
+  local a = 10 + (k - 8) * WRITE_WIDTH
+  local kind, id, token, payload, ttl = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+  local reply, stalls, attempts, name, err
+  if kind == 'release' then
+    reply, stalls, attempts, name, err = writeRelease(q, KEYS[k], id, token, payload, ttl, ARGV[a + 5])
+  else
+    reply, stalls, attempts, name, err = writeOutcome(q, KEYS[k], kind, id, token, payload, ttl)
+  end
+  local n = #written
+  written[n + 1], written[n + 2], written[n + 3], written[n + 4], written[n + 5] = reply, stalls, attempts, name, err
+end
+if #q.finished > 0 then redis.call('ZREM', q.active, unpack(q.finished)) end
+if #q.back > 0 then
+  -- put back at the front: they are taken next
+  redis.call('RPUSH', q.wait, unpack(q.back))
+  wake(KEYS[6], 0)
+end
+
+local promoted, nextDue = promoteDue(KEYS[7], KEYS[1], ARGV[2], now, 1000)
+if promoted > 0 then wake(KEYS[6], 0) end
+
+local count = tonumber(ARGV[6])
+local leases = {}
+if count > 0 then
+  local taken = lease(KEYS[1], KEYS[2], ARGV[2], count, ARGV[7], ARGV[8], tonumber(ARGV[9]), now, leases)
+  settleMarker(KEYS[6], taken == count and redis.call('LLEN', KEYS[1]) > 0)
+end
+return { now, written, leases, nextDue or '' }

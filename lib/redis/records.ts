@@ -1,0 +1,54 @@
+import type { JobOutcome } from '../broker';
+import { CorruptJobError, type SerializedError } from '../errors';
+import { type JobInfo, STORED_OPTIONS } from '../job';
+import { isJobStatus } from '../states';
+
+/** A job hash as Redis stores it, read into a JobInfo; a damaged record is a CorruptJobError. */
+export function jobFromHash<D, R>(queue: string, id: string, hash: Record<string, string>): JobInfo<D, R> {
+  const { name, data, status, createdAt } = hash;
+  if (name === undefined || data === undefined || !isJobStatus(status)) {
+    throw new CorruptJobError(`job ${id} in queue ${queue} has a damaged record (name, data or status missing)`);
+  }
+  const info: JobInfo<D, R> = {
+    id,
+    queue,
+    name,
+    data: parseStored<D>(data, `job ${id} data`),
+    status,
+    attempts: Number(hash.attempts ?? 0),
+    createdAt: Number(createdAt ?? 0),
+    opts: {},
+  };
+  for (const field of STORED_OPTIONS) {
+    if (hash[field] !== undefined) info.opts[field] = Number(hash[field]);
+  }
+  for (const field of ['runAt', 'startedAt', 'finishedAt'] as const) {
+    if (hash[field] !== undefined) info[field] = Number(hash[field]);
+  }
+  if (hash.result !== undefined) info.result = parseStored<R>(hash.result, `job ${id} result`);
+  if (hash.error !== undefined) info.error = parseStored<SerializedError>(hash.error, `job ${id} error`);
+  return info;
+}
+
+/** The outcome part of a record; the result or error is parsed only once the job is final. */
+export function outcomeFromFields(
+  queue: string,
+  id: string,
+  status: string | null,
+  result: string | null,
+  error: string | null,
+): JobOutcome {
+  if (!isJobStatus(status)) throw new CorruptJobError(`job ${id} in queue ${queue} has a damaged record (no valid status)`);
+  const outcome: JobOutcome = { status };
+  if (status === 'completed' && result !== null) outcome.result = parseStored(result, `job ${id} result`);
+  if (status !== 'completed' && error !== null) outcome.error = parseStored<SerializedError>(error, `job ${id} error`);
+  return outcome;
+}
+
+function parseStored<T>(json: string, what: string): T {
+  try {
+    return JSON.parse(json) as T;
+  } catch {
+    throw new CorruptJobError(`${what} is not valid JSON`);
+  }
+}

@@ -1,0 +1,75 @@
+import type { DroppedId, LeasedJob, TurnResult, WriteResult } from '../broker';
+import { BrokerError, type SerializedError } from '../errors';
+import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '../states';
+
+/**
+ * The one place script replies are read: positional Lua arrays become named, typed results, and
+ * a reply name this version does not know is a BrokerError rather than a silent misreading.
+ */
+
+const WRITE_WIDTH = 5;
+/** must match LEASE_WIDTH in lua/includes/lease.lua */
+const LEASE_WIDTH = 10;
+
+type Flat = (string | number)[];
+
+export function decodeTurn(reply: unknown): TurnResult {
+  const [now, written, leases, nextDue] = reply as [number, Flat, Flat, string | number];
+  const result: TurnResult = {
+    now: Number(now),
+    written: decodeWrites(written),
+    leased: [],
+    dropped: [],
+    nextDueAt: nextDue === '' || nextDue === undefined ? null : Number(nextDue),
+  };
+  decodeLeases(leases, result.leased, result.dropped);
+  return result;
+}
+
+function decodeWrites(flat: Flat): WriteResult[] {
+  const out: WriteResult[] = [];
+  for (let i = 0; i < flat.length; i += WRITE_WIDTH) {
+    const write: WriteResult = {
+      state: named(flat[i], WRITE_REPLIES, 'write'),
+      stalls: Number(flat[i + 1]),
+      attempts: Number(flat[i + 2]),
+      name: String(flat[i + 3]),
+    };
+    const error = String(flat[i + 4] ?? '');
+    if (error !== '') write.error = JSON.parse(error) as SerializedError;
+    out.push(write);
+  }
+  return out;
+}
+
+function decodeLeases(flat: Flat, leased: LeasedJob[], dropped: DroppedId[]): void {
+  for (let i = 0; i < flat.length; i += LEASE_WIDTH) {
+    const id = String(flat[i]);
+    const state = named(flat[i + 1], LEASE_REPLIES, 'lease');
+    if (state !== 'leased') {
+      dropped.push(state === 'skipped' ? { id, reason: state, status: String(flat[i + 2]) } : { id, reason: state });
+      continue;
+    }
+    const job: LeasedJob = {
+      id,
+      token: String(flat[i + 2]),
+      name: String(flat[i + 3]),
+      data: String(flat[i + 4]),
+      attempt: Number(flat[i + 5]),
+      createdAt: Number(flat[i + 7]),
+    };
+    setNumber(job, 'timeoutMs', flat[i + 6]);
+    setNumber(job, 'resultTtlMs', flat[i + 8]);
+    setNumber(job, 'failedTtlMs', flat[i + 9]);
+    leased.push(job);
+  }
+}
+
+function setNumber(job: LeasedJob, field: 'timeoutMs' | 'resultTtlMs' | 'failedTtlMs', value: string | number | undefined): void {
+  if (value !== '' && value !== undefined) job[field] = Number(value);
+}
+
+function named<T extends WriteReply | LeaseReply>(value: unknown, names: readonly T[], what: string): T {
+  if (names.includes(value as T)) return value as T;
+  throw new BrokerError(`unexpected ${what} reply from a script: ${JSON.stringify(value)}`);
+}

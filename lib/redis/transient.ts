@@ -1,0 +1,19 @@
+/**
+ * Errors that mean "Redis could not be reached, did not answer, or cannot take the write right
+ * now", after which the same operation may succeed later. The broker turns them into
+ * BrokerUnavailableError (retried: every brokkr script is safe to run twice); anything else (a
+ * script error, a damaged key) becomes BrokerError and is not retried.
+ */
+export function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; message?: string } | null;
+  if (!e) return false;
+  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if (e.code && NETWORK_CODES.has(e.code)) return true;
+  return TRANSIENT_MESSAGE.test(e.message ?? '');
+}
+
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+// OOM: Redis at maxmemory refuses writes until memory frees up (results expire): wait, lose nothing
+const TRANSIENT_MESSAGE =
+  /Connection is closed|Stream isn't writeable|Command timed out|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|READONLY|^OOM|connect E\w+|Connection ended|Too many Cluster redirections/i;

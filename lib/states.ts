@@ -1,0 +1,95 @@
+/**
+ * The one home of job statuses, the moves between them, and the names Lua scripts answer with.
+ * The scripts do not spell any of these: the loader injects them as Lua tables (`S.queued`,
+ * `R.written`, `M.free`, `E.completed`), so a rename here reaches every script.
+ */
+
+export const JOB_STATUSES = ['queued', 'active', 'completed', 'failed', 'delayed', 'retrying', 'canceled', 'deferred'] as const;
+
+/**
+ * queued: ready to run; active: leased to a supervisor; completed / failed: final; delayed: runs
+ * at a due time. retrying, canceled and deferred are reserved for retries, cancellation and
+ * dependencies.
+ */
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['completed', 'failed', 'canceled']);
+
+export function isJobStatus(value: unknown): value is JobStatus {
+  return typeof value === 'string' && (JOB_STATUSES as readonly string[]).includes(value);
+}
+
+/** Every move a script may make, named after the step that makes it. */
+export const TRANSITIONS = {
+  /** enqueue: a new record */
+  create: { from: [], to: 'queued' },
+  createDelayed: { from: [], to: 'delayed' },
+  /** a due delayed job becomes runnable */
+  promote: { from: ['delayed'], to: 'queued' },
+  /** a supervisor takes the job with a lease */
+  lease: { from: ['queued'], to: 'active' },
+  complete: { from: ['active'], to: 'completed' },
+  fail: { from: ['active'], to: 'failed' },
+  /** put back to waiting: no fault (free), a crash with no culprit (counted), an expired lease (stalled) */
+  requeue: { from: ['active'], to: 'queued' },
+  /** put back too often: past maxStalls */
+  stallFail: { from: ['active'], to: 'failed' },
+} as const satisfies Record<string, { from: readonly JobStatus[]; to: JobStatus }>;
+
+export type TransitionName = keyof typeof TRANSITIONS;
+
+export function isAllowed(from: JobStatus | null, to: JobStatus): boolean {
+  return Object.values(TRANSITIONS).some(
+    (t) => t.to === to && (from === null ? t.from.length === 0 : (t.from as readonly string[]).includes(from)),
+  );
+}
+
+/**
+ * How a job is put back to waiting. free: not its fault (its thread was ended for another job,
+ * shutdown), the attempt is given back; counted: its thread crashed with no known culprit, the
+ * attempt is given back and a stall is counted; stalled: its lease expired (its supervisor died),
+ * a stall is counted.
+ */
+export const RELEASE_MODES = ['free', 'counted', 'stalled'] as const;
+export type ReleaseMode = (typeof RELEASE_MODES)[number];
+
+/** What a script says about one write (an outcome or a release) of one run. */
+export const WRITE_REPLIES = [
+  'written',
+  /** this very run's write was already stored: a call retried after its reply was lost */
+  'already',
+  /** the lease had passed on: another run owns the job now */
+  'refused',
+  /** the job record no longer exists */
+  'gone',
+  /** put back to waiting */
+  'requeued',
+  /** put back too often: the job ended failed */
+  'failed',
+] as const;
+export type WriteReply = (typeof WRITE_REPLIES)[number];
+
+/** What a script says about one id it took off the wait list. */
+export const LEASE_REPLIES = [
+  'leased',
+  /** no record: the id is dropped */
+  'missing',
+  /** the record is not queued (a stray id): dropped without running the job twice */
+  'skipped',
+] as const;
+export type LeaseReply = (typeof LEASE_REPLIES)[number];
+
+/** Event names the scripts write to a queue's stream (see event-codec.ts for the payloads). */
+export const STREAM_EVENTS = ['completed', 'failed', 'requeued', 'stalled'] as const;
+export type StreamEventName = (typeof STREAM_EVENTS)[number];
+
+/** The tables every Lua script starts with: S (statuses), M (release modes), R (replies), E (events). */
+export function luaConstants(): string {
+  const table = (name: string, values: readonly string[]) => `local ${name} = { ${values.map((v) => `${v} = '${v}'`).join(', ')} }`;
+  return [
+    table('S', JOB_STATUSES),
+    table('M', RELEASE_MODES),
+    table('R', [...WRITE_REPLIES, ...LEASE_REPLIES]),
+    table('E', STREAM_EVENTS),
+  ].join('\n');
+}

@@ -1,0 +1,264 @@
+import type { Broker, DroppedId, LeasedJob, LeaseRequest, TurnResult, Write, WriteResult } from '../broker';
+import { BLOCK_LIMIT_MS } from '../redis/broker';
+import { withRetry } from '../retry';
+import { backoffDelay, Latch, sleep, Wakeup } from './notifier';
+import type { HeldRun } from './runs';
+
+/** A write waiting for (or riding on) a turn, with the run it is about. */
+export interface PendingWrite {
+  queue: string;
+  write: Write;
+  run: HeldRun;
+}
+
+export interface FetchLoopOptions {
+  queues: string[];
+  /** the supervisor's id, stored on leased jobs */
+  owner: string;
+  /** unique to this supervisor; lease tokens are made from it */
+  tokenBase: string;
+  leaseMs: number;
+  fetchBatchSize: number;
+  retryMaxDelayMs: number;
+}
+
+export interface FetchLoopHooks {
+  /** how many more jobs to lease now: free slots plus the prefetch target, less what is ready */
+  want(): number;
+  leased(queueIndex: number, queue: string, jobs: LeasedJob[], dropped: DroppedId[]): void;
+  written(pending: PendingWrite, result: WriteResult, now: number): void;
+  error(err: unknown): void;
+}
+
+/**
+ * The supervisor's one conversation with the broker about work. Each pass takes, queue by queue
+ * in the order given, the writes that gathered since the last pass and as many jobs as there is
+ * room for, in one turn (one round trip) per queue. A queue found empty is waited on: a blocking
+ * wait on its wake-up marker that leases in the same round trip as it wakes. Due times the broker
+ * reports (delayed jobs) are kept, and the queue is looked at again when one comes.
+ */
+export class FetchLoop {
+  private readonly outbox = new Map<string, PendingWrite[]>();
+  private pending = 0;
+  private flushWaiters: (() => void)[] = [];
+  private leasing = true;
+  private stopped = false;
+  private readonly wakeup = new Wakeup();
+  private readonly stopLatch = new Latch();
+  private readonly abort = new AbortController();
+  /** blocking waits in flight, per queue */
+  private readonly waits = new Map<string, Promise<void>>();
+  /** queues whose last lease came back short: waited on rather than asked again */
+  private readonly drained = new Set<string>();
+  /** per queue: when (local clock) its next delayed job is due */
+  private readonly due = new Map<string, number>();
+  /** queues to look at now although nothing else calls for a turn (a due time came) */
+  private readonly promote = new Set<string>();
+  private dueTimer: NodeJS.Timeout | null = null;
+  private turns = 0;
+  private done: Promise<void> | null = null;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly options: FetchLoopOptions,
+    private readonly hooks: FetchLoopHooks,
+  ) {}
+
+  start(): void {
+    this.done = this.loop();
+  }
+
+  /** Something changed (a slot freed, jobs were taken): see whether to lease. */
+  kick(): void {
+    this.wakeup.notify();
+  }
+
+  write(pending: PendingWrite): void {
+    let list = this.outbox.get(pending.queue);
+    if (!list) {
+      list = [];
+      this.outbox.set(pending.queue, list);
+    }
+    list.push(pending);
+    this.pending++;
+    this.wakeup.notify();
+  }
+
+  /** Resolves once every write handed in so far is confirmed (or abandoned). */
+  flushed(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.flushWaiters.push(resolve));
+  }
+
+  /** No more leases; blocking waits are ended. Jobs a wait leased as it ended still reach `leased`. */
+  async stopLeasing(): Promise<void> {
+    this.leasing = false;
+    await this.broker.interruptBlocking();
+    await Promise.allSettled([...this.waits.values()]);
+  }
+
+  /** Gives up on writes not yet confirmed (Redis unreachable at close) and returns them. */
+  async abandon(): Promise<PendingWrite[]> {
+    this.stopped = true;
+    this.abort.abort(new Error('fetch loop abandoned'));
+    this.stopLatch.open();
+    this.wakeup.notify();
+    await this.done;
+    const left = [...this.outbox.values()].flat();
+    this.outbox.clear();
+    this.settle(left.length);
+    return left;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopLatch.open();
+    this.wakeup.notify();
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    await this.done;
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      let did: boolean;
+      try {
+        did = await this.pass();
+        failures = 0;
+      } catch (err) {
+        if (this.stopped) break;
+        this.hooks.error(err);
+        await sleep(backoffDelay(failures++), this.stopLatch.opened);
+        continue;
+      }
+      if (did) continue;
+      this.armWaits();
+      await this.wakeup.wait();
+    }
+  }
+
+  /** One turn per queue that has writes, room to lease, or a due time; true when any ran. */
+  private async pass(): Promise<boolean> {
+    let wantLeft = this.leasing ? this.hooks.want() : 0;
+    let did = false;
+    for (const [index, queue] of this.options.queues.entries()) {
+      if (this.stopped) break;
+      const writes = this.outbox.get(queue) ?? [];
+      this.outbox.delete(queue);
+      const canLease = this.leasing && wantLeft > 0 && !this.waits.has(queue) && !this.drained.has(queue);
+      const count = canLease ? Math.min(wantLeft, this.options.fetchBatchSize) : 0;
+      const promote = this.promote.delete(queue);
+      if (writes.length === 0 && count === 0 && !promote) continue;
+      did = true;
+      let result: TurnResult;
+      try {
+        result = await this.turn(queue, writes, count);
+      } catch (err) {
+        this.outbox.set(queue, writes.concat(this.outbox.get(queue) ?? []));
+        throw err;
+      }
+      writes.forEach((w, i) => {
+        this.hooks.written(w, result.written[i]!, result.now);
+      });
+      this.settle(writes.length);
+      this.afterLease(index, queue, count, result);
+      wantLeft -= result.leased.length;
+    }
+    return did;
+  }
+
+  private turn(queue: string, pending: PendingWrite[], count: number): Promise<TurnResult> {
+    const writes = pending.map((p) => p.write);
+    const lease = count > 0 ? this.leaseRequest(count) : null;
+    let first = true;
+    // a retry only writes: a lease whose reply was lost would be leased twice
+    const attempt = () => {
+      const l = first ? lease : null;
+      first = false;
+      return this.broker.turn(queue, writes, l);
+    };
+    return withRetry(attempt, { maxDelayMs: this.options.retryMaxDelayMs, signal: this.abort.signal });
+  }
+
+  private leaseRequest(count: number): LeaseRequest {
+    const { owner, tokenBase, leaseMs } = this.options;
+    return { count, owner, tokenBase: `${tokenBase}.${(this.turns++).toString(36)}`, leaseMs };
+  }
+
+  private afterLease(index: number, queue: string, count: number, result: TurnResult): void {
+    if (count > 0) {
+      if (result.leased.length + result.dropped.length < count) this.drained.add(queue);
+      else this.drained.delete(queue);
+    }
+    this.noteDue(queue, result);
+    if (result.leased.length > 0 || result.dropped.length > 0) this.hooks.leased(index, queue, result.leased, result.dropped);
+  }
+
+  /** Blocks on the marker of every empty queue while there is room for work. */
+  private armWaits(): void {
+    const want = this.leasing && !this.stopped ? this.hooks.want() : 0;
+    if (want <= 0) return;
+    for (const [index, queue] of this.options.queues.entries()) {
+      if (!this.drained.has(queue) || this.waits.has(queue)) continue;
+      const count = Math.min(want, this.options.fetchBatchSize);
+      const wait = this.broker.waitForWork(queue, this.leaseRequest(count), this.blockFor(queue)).then(
+        (result) => {
+          this.waits.delete(queue);
+          this.afterLease(index, queue, count, result);
+          this.wakeup.notify();
+        },
+        () => {
+          // an outage or close(): the next pass leases with a plain turn, retried with backoff
+          this.waits.delete(queue);
+          this.drained.delete(queue);
+          this.wakeup.notify();
+        },
+      );
+      this.waits.set(queue, wait);
+    }
+  }
+
+  /** How long a wait may block: until the queue's next due time, at most BLOCK_LIMIT_MS. */
+  private blockFor(queue: string): number {
+    const due = this.due.get(queue);
+    return due === undefined ? BLOCK_LIMIT_MS : Math.max(1, Math.min(BLOCK_LIMIT_MS, due - Date.now()));
+  }
+
+  private noteDue(queue: string, result: TurnResult): void {
+    if (result.nextDueAt === null) this.due.delete(queue);
+    else this.due.set(queue, Date.now() + Math.max(0, result.nextDueAt - result.now));
+    this.scheduleDue();
+  }
+
+  /** One timer for the earliest due time of any queue: when it comes, that queue gets a turn. */
+  private scheduleDue(): void {
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueTimer = null;
+    if (this.due.size === 0 || this.stopped) return;
+    const earliest = Math.min(...this.due.values());
+    this.dueTimer = setTimeout(
+      () => {
+        this.dueTimer = null;
+        const now = Date.now();
+        for (const [queue, at] of this.due) {
+          if (at > now) continue;
+          this.due.delete(queue);
+          this.promote.add(queue);
+          this.drained.delete(queue);
+        }
+        this.scheduleDue();
+        this.wakeup.notify();
+      },
+      Math.max(0, earliest - Date.now()),
+    );
+    this.dueTimer.unref();
+  }
+
+  private settle(count: number): void {
+    this.pending -= count;
+    if (this.pending > 0 || this.flushWaiters.length === 0) return;
+    const waiters = this.flushWaiters;
+    this.flushWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}

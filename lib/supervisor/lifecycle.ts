@@ -1,0 +1,224 @@
+import type { ResolvedSupervisorOptions } from '../config';
+import { ClosedError } from '../errors';
+import { LOG_PREFIX } from '../logger';
+import { JobPool } from '../pool/pool';
+import { RedisBroker } from '../redis/broker';
+import { clientName } from '../redis/keys';
+import { withRetry } from '../retry';
+import { FetchLoop } from './fetch-loop';
+import { resolveHandlers } from './handlers';
+import { LeaseKeeper } from './lease-keeper';
+import { Latch, sleep } from './notifier';
+import { ReadyBuffer } from './ready-buffer';
+import { type Emit, type HeldRun, releaseWrite, Runs } from './runs';
+import { onShutdownSignals } from './signals';
+
+/** How long close() keeps trying to write the outcomes of runs it terminated. */
+const FINAL_WRITE_MS = 5_000;
+
+interface Parts {
+  broker: RedisBroker;
+  pool: JobPool<HeldRun>;
+  runs: Runs;
+  ready: ReadyBuffer<HeldRun>;
+  fetch: FetchLoop;
+  leases: LeaseKeeper;
+}
+
+/**
+ * A supervisor's life: start builds and wires the parts (broker, thread pool, the runs it holds,
+ * the ready buffer, the fetch loop, the lease keeper) and close takes them down in order, so that
+ * every job leased ends written, or put back, or (Redis unreachable) left to its lease.
+ */
+export class Lifecycle {
+  private parts: Parts | null = null;
+  private starting: Promise<void> | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly graceCut = new Latch();
+  /** stops every broker retry when close() begins */
+  private readonly abort = new AbortController();
+  private detachSignals: (() => void) | null = null;
+
+  constructor(
+    private readonly options: ResolvedSupervisorOptions,
+    private readonly id: string,
+    private readonly tokenBase: string,
+    private readonly emit: Emit,
+    private readonly report: (err: unknown) => void,
+  ) {}
+
+  get running(): number {
+    return this.parts?.runs.size ?? 0;
+  }
+
+  get threadCount(): number {
+    return this.parts?.pool.threadCount ?? 0;
+  }
+
+  start(): Promise<void> {
+    if (this.closing) return Promise.reject(new ClosedError('supervisor'));
+    this.starting ??= this.startOnce();
+    return this.starting;
+  }
+
+  /** Idempotent; a call with graceMs 0 cuts the grace of a close already under way (cold shutdown). */
+  close(graceMs: number): Promise<void> {
+    if (this.closing) {
+      if (graceMs === 0) this.graceCut.open();
+      return this.closing;
+    }
+    this.closing = this.closeOnce(graceMs);
+    return this.closing;
+  }
+
+  private async startOnce(): Promise<void> {
+    const o = this.options;
+    const runs = new Runs({ defaultTimeoutMs: o.defaultTimeoutMs, resultTtlMs: o.resultTtlMs, failedTtlMs: o.failedTtlMs }, this.emit);
+    const ready = new ReadyBuffer<HeldRun>(o.queues.length, o.prefetch, o.concurrency);
+    const broker = new RedisBroker({
+      connection: o.connection,
+      prefix: o.prefix,
+      clientName: clientName(o.prefix, 'supervisor', this.id),
+      commandTimeoutMs: o.commandTimeoutMs,
+      retryMaxDelayMs: o.retryMaxDelayMs,
+      policy: { eventsMaxLen: o.eventsMaxLen, eventDataMaxBytes: o.eventDataMaxBytes, maxStalls: o.maxStalls },
+    });
+    let handlerNames = new Set<string>();
+    const fetch: FetchLoop = new FetchLoop(
+      broker,
+      {
+        queues: o.queues,
+        owner: this.id,
+        tokenBase: this.tokenBase,
+        leaseMs: o.leaseMs,
+        fetchBatchSize: o.fetchBatchSize,
+        retryMaxDelayMs: o.retryMaxDelayMs,
+      },
+      {
+        want: () => pool.free + ready.target() - ready.size,
+        leased: (queueIndex, queue, jobs, dropped) => {
+          for (const d of dropped) {
+            const why = d.reason === 'missing' ? 'its record no longer exists' : `its record is ${d.status}, not queued`;
+            o.logger.warn(`${LOG_PREFIX} dropped job id ${d.id} from the wait list of queue ${queue}: ${why}`);
+          }
+          for (const job of jobs) {
+            const run = runs.hold(queueIndex, queue, job);
+            const refused = runs.refusal(run, handlerNames);
+            if (refused) fetch.write({ queue, write: refused, run });
+            else ready.push(queueIndex, run);
+          }
+          pool.offer();
+        },
+        written: (pending, result, now) => runs.written(pending.run, pending.write, result, now),
+        error: this.report,
+      },
+    );
+    const pool: JobPool<HeldRun> = new JobPool<HeldRun>(
+      {
+        threads: o.threads,
+        concurrency: o.concurrency,
+        handlers: resolveHandlers(o.handlers),
+        timeoutGraceMs: o.timeoutGraceMs,
+        maxResultBytes: o.maxResultBytes,
+        recycleAfterJobs: o.recycleAfterJobs,
+        threadIdleMs: o.threadIdleMs,
+        ...(o.maxMemoryMb !== undefined ? { maxMemoryMb: o.maxMemoryMb } : {}),
+      },
+      {
+        waiting: () => ready.size,
+        take: (max) => ready.take(max),
+        dispatched: (run) => runs.dispatched(run),
+        settled: (run, outcome) => {
+          ready.recordRun(performance.now() - run.dispatchedAt);
+          fetch.write({ queue: run.queue, write: runs.outcomeWrite(run, outcome), run });
+        },
+        error: this.report,
+      },
+    );
+    try {
+      handlerNames = new Set(await pool.start());
+    } catch (err) {
+      await pool.destroy();
+      await broker.close();
+      throw err;
+    }
+    broker.health.on('down', (e) => this.emit('broker:down', e));
+    broker.health.on('up', (e) => {
+      this.emit('broker:up', e);
+      leases.afterOutage();
+    });
+    const leases = new LeaseKeeper(
+      broker,
+      { queues: o.queues, leaseMs: o.leaseMs, failedTtlMs: o.failedTtlMs },
+      {
+        held: () => runs.leases(),
+        lost: (queue, id) =>
+          o.logger.warn(`${LOG_PREFIX} lost the lease of job ${id} in queue ${queue}; its outcome will not be written here`),
+        reaped: (queue, reaped, results, now) => runs.reaped(queue, results, reaped, now),
+        error: this.report,
+      },
+    );
+    this.parts = { broker, pool, runs, ready, fetch, leases };
+    leases.start();
+    fetch.start();
+    void this.warnIfUnsafe(broker);
+    if (o.handleSignals) this.detachSignals = onShutdownSignals((cold) => this.close(cold ? 0 : o.shutdownGraceMs), o.logger);
+  }
+
+  private async closeOnce(graceMs: number): Promise<void> {
+    await this.starting?.catch(() => undefined);
+    this.abort.abort(new ClosedError('supervisor'));
+    const p = this.parts;
+    if (!p) return;
+    await p.fetch.stopLeasing();
+    for (const run of p.ready.drain()) p.fetch.write({ queue: run.queue, write: releaseWrite(run, 'free', 'shutdown'), run });
+    if (!(await this.allWritten(p, graceMs, this.graceCut.opened))) {
+      await p.pool.terminateAll('shutdown');
+      if (!(await this.allWritten(p, FINAL_WRITE_MS))) {
+        const left = await p.fetch.abandon();
+        this.options.logger.error(
+          `${LOG_PREFIX} closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`,
+        );
+      }
+    }
+    await p.leases.stop();
+    await p.fetch.stop();
+    await p.pool.destroy();
+    await p.broker.close();
+    this.detachSignals?.(); // only now: a second signal during the grace must reach us
+  }
+
+  /** True once every held run is written; false when `ms` passes or `cut` resolves first. */
+  private async allWritten(p: Parts, ms: number, cut?: Promise<void>): Promise<boolean> {
+    const done = new Latch();
+    const written = p.runs.whenEmpty().then(() => true);
+    const gaveUp = sleep(ms, Promise.race([done.opened, ...(cut ? [cut] : [])])).then(() => false);
+    const result = await Promise.race([written, gaveUp]);
+    done.open(); // ends the sleep's timer
+    return result;
+  }
+
+  /** One warning at start when the server is set to lose accepted jobs (see the README's Durability section). */
+  private async warnIfUnsafe(broker: RedisBroker): Promise<void> {
+    let settings: Awaited<ReturnType<RedisBroker['durabilitySettings']>>;
+    try {
+      settings = await withRetry(() => broker.durabilitySettings(), {
+        maxDelayMs: this.options.retryMaxDelayMs,
+        signal: this.abort.signal,
+      });
+    } catch {
+      return;
+    }
+    if (!settings) return;
+    const problems: string[] = [];
+    if (!settings.persistent) problems.push('appendonly is "no": a Redis restart loses every job since the last snapshot');
+    if (settings.evictionPolicy && settings.evictionPolicy !== 'noeviction') {
+      problems.push(`maxmemory-policy is "${settings.evictionPolicy}": Redis may evict job records under memory pressure`);
+    }
+    if (problems.length > 0) {
+      this.options.logger.warn(
+        `${LOG_PREFIX} the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`,
+      );
+    }
+  }
+}

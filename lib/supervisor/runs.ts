@@ -1,0 +1,154 @@
+import type { LeasedJob, Run, Write, WriteResult } from '../broker';
+import { CorruptJobError, ErrorCodes, JobTimeoutError, type SerializedError, serializeError, UnknownHandlerError } from '../errors';
+import type { JobEventInfo, RequeueReason, SupervisorEvents } from '../events';
+import type { PoolJob, PoolOutcome } from '../pool/pool';
+
+/** A leased job this supervisor holds: ready, running, or finished with its outcome not yet written. */
+export interface HeldRun extends PoolJob, Run {
+  /** index of its queue in the supervisor's list (its priority) */
+  queueIndex: number;
+  info: JobEventInfo;
+  resultTtlMs: number;
+  failedTtlMs: number;
+  /** performance.now() when it was handed to a thread */
+  dispatchedAt: number;
+}
+
+export type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: Parameters<SupervisorEvents[E]>) => void;
+
+export interface RunDefaults {
+  defaultTimeoutMs: number;
+  resultTtlMs: number;
+  failedTtlMs: number;
+}
+
+/**
+ * The runs a supervisor holds and what becomes of them: a pool outcome becomes the write that
+ * records it, and once the broker confirms a write, the run is let go and its event emitted
+ * (never before: a listener may rely on the outcome being stored). Every held run is active with
+ * a lease in Redis; nothing about a job lives only here.
+ */
+export class Runs {
+  private readonly held = new Map<string, HeldRun>();
+  private emptyWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly defaults: RunDefaults,
+    private readonly emit: Emit,
+  ) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  /** Resolves once no run is held: every outcome written. */
+  whenEmpty(): Promise<void> {
+    if (this.held.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+  }
+
+  /** The leases to renew. */
+  leases(): Iterable<HeldRun> {
+    return this.held.values();
+  }
+
+  hold(queueIndex: number, queue: string, job: LeasedJob): HeldRun {
+    const d = this.defaults;
+    const run: HeldRun = {
+      id: job.id,
+      token: job.token,
+      queue,
+      queueIndex,
+      name: job.name,
+      data: job.data,
+      attempt: job.attempt,
+      timeoutMs: job.timeoutMs ?? d.defaultTimeoutMs,
+      resultTtlMs: job.resultTtlMs ?? d.resultTtlMs,
+      failedTtlMs: job.failedTtlMs ?? d.failedTtlMs,
+      info: { id: job.id, queue, name: job.name, attempt: job.attempt },
+      dispatchedAt: 0,
+    };
+    this.held.set(job.id, run);
+    return run;
+  }
+
+  dispatched(run: HeldRun): void {
+    run.dispatchedAt = performance.now();
+    this.emit('active', { job: run.info });
+  }
+
+  /** A job that cannot run at all fails at once, without a thread; null when it can run. */
+  refusal(run: HeldRun, handlerNames: ReadonlySet<string>): Write | null {
+    let error: SerializedError | null = null;
+    if (run.name === '' || run.data === '') {
+      error = serializeError(new CorruptJobError(`job ${run.id} has a damaged record (name or data missing)`));
+    } else if (!handlerNames.has(run.name)) {
+      error = serializeError(new UnknownHandlerError(run.name));
+    }
+    if (!error) return null;
+    this.emit('active', { job: run.info });
+    return { kind: 'fail', id: run.id, token: run.token, error: JSON.stringify(error), ttlMs: run.failedTtlMs };
+  }
+
+  /** The write that records a pool outcome; a timeout is announced here, before it is written as failed. */
+  outcomeWrite(run: HeldRun, outcome: PoolOutcome): Write {
+    const { id, token } = run;
+    switch (outcome.kind) {
+      case 'completed':
+        return { kind: 'complete', id, token, result: outcome.result, ttlMs: run.resultTtlMs };
+      case 'failed':
+        return { kind: 'fail', id, token, error: JSON.stringify(outcome.error), ttlMs: run.failedTtlMs };
+      case 'timeout': {
+        const error = serializeError(new JobTimeoutError(outcome.timeoutMs));
+        this.emit('timeout', { job: run.info, error, timeoutMs: outcome.timeoutMs });
+        return { kind: 'fail', id, token, error: JSON.stringify(error), ttlMs: run.failedTtlMs };
+      }
+      case 'requeue':
+        return releaseWrite(run, outcome.counted ? 'counted' : 'free', outcome.reason);
+    }
+  }
+
+  /** The broker confirmed (or refused) a write: the run is let go and its event emitted. */
+  written(run: HeldRun, write: Write, result: WriteResult, now: number): void {
+    if (this.held.get(run.id) === run) this.held.delete(run.id);
+    if (this.held.size === 0 && this.emptyWaiters.length > 0) {
+      for (const resolve of this.emptyWaiters.splice(0)) resolve();
+    }
+    const job = run.info;
+    switch (result.state) {
+      case 'refused':
+        this.emit('dropped', { job, reason: 'the lease had passed on before the outcome was written' });
+        return;
+      case 'gone':
+        this.emit('dropped', { job, reason: 'the job record no longer exists' });
+        return;
+      case 'requeued':
+        this.emit('requeued', { job, reason: (write as Extract<Write, { kind: 'release' }>).reason as RequeueReason });
+        return;
+      case 'failed':
+        this.emit('failed', { job, error: result.error ?? stallError(), finishedAt: now });
+        return;
+      case 'written':
+      case 'already':
+        if (write.kind === 'complete') this.emit('completed', { job, result: JSON.parse(write.result), finishedAt: now });
+        else if (write.kind === 'fail') this.emit('failed', { job, error: JSON.parse(write.error) as SerializedError, finishedAt: now });
+    }
+  }
+
+  /** Jobs of a dead supervisor that this one put back, or failed past maxStalls. */
+  reaped(queue: string, results: WriteResult[], runs: Run[], now: number): void {
+    results.forEach((r, i) => {
+      const job: JobEventInfo = { id: runs[i]!.id, queue, name: r.name, attempt: r.attempts };
+      if (r.state === 'requeued') this.emit('stalled', { job, stalls: r.stalls });
+      else if (r.state === 'failed') this.emit('failed', { job, error: r.error ?? stallError(), finishedAt: now });
+    });
+  }
+}
+
+export function releaseWrite(run: HeldRun, mode: 'free' | 'counted', reason: RequeueReason): Write {
+  return { kind: 'release', id: run.id, token: run.token, mode, reason, ttlMs: run.failedTtlMs };
+}
+
+function stallError(): SerializedError {
+  return { name: 'JobStalledError', message: 'job stalled more often than maxStalls allows', code: ErrorCodes.JOB_STALLED };
+}
