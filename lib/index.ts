@@ -1,34 +1,38 @@
+export type { Handler, JobContext } from './pool/thread';
 export { Queue, type BulkJob, type WaitOptions } from './queue';
 export { Supervisor } from './supervisor/supervisor';
-export type { JobContext, Handler } from './pool/thread';
 export type { ConnectionOptions, HandlerModule, Handlers, QueueOptions, SupervisorOptions } from './config';
 export { supervisorOptionsFromEnv } from './env';
 export type { JobInfo, JobOptions, JobRef, JobStatus } from './job';
 export type { Logger } from './logger';
 export type {
   ActiveEvent,
+  BrokerDownEvent,
+  BrokerUpEvent,
   CompletedEvent,
   DroppedEvent,
   FailedEvent,
   JobEventInfo,
   RequeuedEvent,
   RequeueReason,
+  StalledEvent,
   SupervisorEvents,
   TimeoutEvent,
 } from './events';
 export {
+  BrokerError,
   BrokerUnavailableError,
   BrokkrError,
   ClosedError,
   CorruptJobError,
+  type ErrorCode,
   ErrorCodes,
   HandlerLoadError,
   JobFailedError,
   JobNotFoundError,
   JobTimeoutError,
+  type SerializedError,
   UnknownHandlerError,
   ValidationError,
   WaitTimeoutError,
-  type ErrorCode,
-  type SerializedError,
 } from './errors';

@@ -7,6 +7,28 @@ import { Harness, fixture, uniqueQueue, waitFor } from './support/helpers';
 const h = new Harness();
 afterEach(() => h.closeAll());
 
+describe('threads pull their jobs', () => {
+  it('no job waits behind a thread whose event loop is blocked while another thread has room', async () => {
+    const name = uniqueQueue();
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], threads: 2, concurrency: 4, handlers: { spin: fixture('spin'), sleep: fixture('sleep') } });
+    const requeued: string[] = [];
+    const active = new Set<string>();
+    sup.on('requeued', (e) => requeued.push(e.job.id));
+    sup.on('active', (e) => active.add(e.job.id));
+    await sup.start();
+    const stuck = await queue.enqueue('spin', null, { timeoutMs: 3_000 });
+    await waitFor(() => active.has(stuck.id), 10_000, 'the spinning job to start');
+    const short = await queue.enqueueBulk(Array.from({ length: 50 }, (_, i) => ({ name: 'sleep', data: { ms: 20, value: i } })));
+    await expect(Promise.all(short.map((j) => queue.waitForResult(j.id, { timeoutMs: 15_000 })))).resolves.toEqual(short.map((_, i) => i));
+    // all 50 finished on the other thread while the spinning one still ran
+    expect(await queue.getJob(stuck.id)).toMatchObject({ status: 'active' });
+    expect(requeued).toEqual([]);
+    await expect(queue.waitForResult(stuck.id, { timeoutMs: 15_000 })).rejects.toMatchObject({ code: ErrorCodes.JOB_FAILED });
+    expect(requeued).toEqual([]);
+  });
+});
+
 describe('concurrency means jobs in flight', () => {
   it('runs four async jobs at once on two threads, also right after a timeout replaced a thread', async () => {
     const name = uniqueQueue();

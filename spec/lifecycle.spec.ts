@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { ErrorCodes } from '../lib/errors';
 import { Harness, fixture, memoryLogger, redisUrl, uniqueQueue, waitFor } from './support/helpers';
 
 const h = new Harness();
@@ -59,6 +60,21 @@ describe('supervisor lifecycle', () => {
     await sup.close();
     expect(requeued).toEqual([`${job.id} shutdown`]);
     expect(await queue.getJob(job.id)).toMatchObject({ status: 'queued', attempts: 0 });
+  });
+
+  it('closed supervisors and queues reject with ClosedError', async () => {
+    const name = uniqueQueue();
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], handlers: { sleep: fixture('sleep') } });
+    await sup.close();
+    await expect(sup.start()).rejects.toMatchObject({ code: ErrorCodes.CLOSED, name: 'ClosedError' });
+    const job = await queue.enqueue('sleep', { ms: 1 });
+    const waiting = queue.waitForResult(job.id);
+    await waitFor(() => (queue as unknown as { waiter: { waiting: number } }).waiter.waiting === 1, 5_000, 'the waiter registered');
+    const rejected = expect(waiting).rejects.toMatchObject({ code: ErrorCodes.CLOSED, name: 'ClosedError' });
+    await queue.close();
+    await rejected;
+    await expect(queue.getJob(job.id)).rejects.toMatchObject({ code: ErrorCodes.CLOSED });
   });
 
   it('a listener that throws is logged and the loop goes on', async () => {

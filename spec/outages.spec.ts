@@ -133,6 +133,25 @@ describe('Redis goes away and comes back', () => {
   });
 });
 
+describe('waiters during an outage', () => {
+  it('waitForResult retries within brokerWaitMs, then rejects with BrokerUnavailableError and leaves no waiter behind', async () => {
+    const name = uniqueQueue();
+    const q = queue(name, { brokerWaitMs: 800 });
+    const job = await q.enqueue('sleep', { ms: 1 }); // connected before the outage
+    redis.signal('SIGKILL');
+    const started = Date.now();
+    await expect(q.waitForResult(job.id, { timeoutMs: 30_000 })).rejects.toMatchObject({ code: ErrorCodes.BROKER_UNAVAILABLE });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(800);
+    expect((q as unknown as { waiter: { waiting: number } }).waiter.waiting).toBe(0);
+    // back within brokerWaitMs, a wait succeeds
+    await redis.restart();
+    const { sup } = supervisor({ queues: [name] });
+    await sup.start();
+    const again = q.waitForResult(job.id, { timeoutMs: 20_000 });
+    await expect(again).resolves.toBe(1);
+  });
+});
+
 describe('producers during an outage', () => {
   it('enqueue waits for Redis to come back within brokerWaitMs, and never reports success for an unwritten job', async () => {
     const name = uniqueQueue();

@@ -74,3 +74,22 @@ describe('supervisorOptionsFromEnv', () => {
     expect(() => supervisorOptionsFromEnv({ BROKKR_THREADS: 'two' })).toThrow('BROKKR_THREADS must be a whole number, got "two"');
   });
 });
+
+describe('the shipped library', () => {
+  it('never starts processes or installs system packages (the throwaway Redis of the demo and tests lives in scripts/)', () => {
+    const { readdirSync, readFileSync, statSync } = require('node:fs') as typeof import('node:fs');
+    const { join } = require('node:path') as typeof import('node:path');
+    const files: string[] = [];
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const p = join(dir, name);
+        if (statSync(p).isDirectory()) walk(p);
+        else files.push(p);
+      }
+    };
+    walk(join(__dirname, '..', 'lib'));
+    const offenders = files.filter((f) => /apt-get|node:child_process|from 'child_process'/.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
+    expect(files.length).toBeGreaterThan(20);
+  });
+});
