@@ -1,8 +1,11 @@
 /**
  * `npm run bench`: brokkr side by side with BullMQ (in-process and sandboxed threads) and
  * bee-queue on one throwaway Redis, alternating which goes first, each case run several times.
- * Prints one table with ratios and writes it, with an SVG chart, under bench/results/.
- * `-- --quick` runs fewer and smaller rounds (under two minutes).
+ * Every case runs with each system in its production configuration (finished jobs removed,
+ * brokkr with resultTtlMs 0); throughput and Redis cost also run with each system's default,
+ * which keeps finished jobs. Prints one table with ratios and writes it, with an SVG chart, under
+ * bench/results/. `-- --quick` runs fewer and smaller rounds (a few minutes); `--only <regex>`
+ * runs the cases whose label matches; `--runs N` and `--jobs N` override the plan.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -13,19 +16,22 @@ import { startEphemeralRedis } from '../../scripts/ephemeral-redis';
 import { enqueueRate, idleCost, pickupLatency, redisCost, stability, throughput } from './cases';
 import { OtherLoad, waitForQuiet } from './machine';
 import { cell, fmt, markdownTable, median, throughputSvg, type Sample } from './report';
-import { beeQueue, brokkr, bullmq, type System } from './systems';
+import { beeQueue, brokkr, bullmq, type Retention, type System } from './systems';
 
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     /** comma-separated subset, e.g. --systems brokkr (the comparison then shows only what ran) */
     systems: { type: 'string', default: 'brokkr,BullMQ,BullMQ sandboxed,bee-queue' },
+    only: { type: 'string' },
+    runs: { type: 'string' },
+    jobs: { type: 'string' },
   },
 });
 const quick = args.quick;
 const plan = {
-  runs: quick ? 1 : 3,
-  jobs: quick ? 5_000 : 20_000,
+  runs: args.runs ? Number(args.runs) : quick ? 1 : 3,
+  jobs: args.jobs ? Number(args.jobs) : quick ? 5_000 : 20_000,
   levels: [1, 8, 64],
   cpuJobs: quick ? 1_000 : 4_000,
   latencyJobs: quick ? 500 : 2_000,
@@ -40,13 +46,17 @@ async function main(): Promise<void> {
   const admin = new Redis(server.url);
   const load = new OtherLoad(server.process.pid!);
   const wanted = new Set(args.systems.split(',').map((n) => n.trim()));
-  const systems: System[] = [
-    brokkr(server.url, 2),
-    bullmq(server.url, 'in-process'),
-    bullmq(server.url, 'sandboxed'),
-    beeQueue(server.url),
-  ].filter((s) => wanted.has(s.name));
+  const make = (retention: Retention): System[] =>
+    [
+      brokkr(server.url, 2, retention),
+      bullmq(server.url, 'in-process', retention),
+      bullmq(server.url, 'sandboxed', retention),
+      beeQueue(server.url, retention),
+    ].filter((s) => wanted.has(s.name));
+  const bySetting: Record<Retention, System[]> = { production: make('production'), 'keep-all': make('keep-all') };
+  const systems = bySetting.production;
   if (systems[0]?.name !== 'brokkr') throw new Error('--systems must include brokkr: every ratio is against it');
+  const only = args.only ? new RegExp(args.only) : null;
   const results = new Map<string, Map<string, Sample>>(); // case -> system -> sample
   const record = (kase: string, system: string, value: number, disturbed: boolean) => {
     const bySystem = results.get(kase) ?? new Map<string, Sample>();
@@ -57,34 +67,52 @@ async function main(): Promise<void> {
     results.set(kase, bySystem);
   };
 
-  /** Runs `measure` for every system, `plan.runs` times, alternating which system goes first. */
-  const sideBySide = async (label: string, measure: (s: System) => Promise<Record<string, number>>, only?: (s: System) => boolean) => {
-    for (let run = 0; run < plan.runs; run++) {
-      const order = (run % 2 === 0 ? systems : [...systems].reverse()).filter((s) => !only || only(s));
-      for (const system of order) {
-        await waitForQuiet(load);
-        const figures = await measure(system);
-        const disturbed = load.share() > 0.1;
-        for (const [kase, value] of Object.entries(figures)) record(kase, system.name, value, disturbed);
-        log(
-          `  ${label} run ${run + 1} ${system.name}: ${Object.entries(figures)
-            .map(([k, v]) => `${k} ${fmt(v, v < 100 ? 2 : 0)}`)
-            .join(', ')}${disturbed ? ' (disturbed)' : ''}`,
-        );
+  /**
+   * Runs `measure` for every system in each retention setting, `plan.runs` times, alternating
+   * which system goes first. Each figure's row is labelled with the setting.
+   */
+  const sideBySide = async (
+    label: string,
+    measure: (s: System) => Promise<Record<string, number>>,
+    settings: Retention[] = ['production'],
+  ) => {
+    if (only && !only.test(label)) return;
+    for (const setting of settings) {
+      for (let run = 0; run < plan.runs; run++) {
+        const group = bySetting[setting];
+        const order = run % 2 === 0 ? group : [...group].reverse();
+        for (const system of order) {
+          await waitForQuiet(load);
+          const figures = await measure(system);
+          const disturbed = load.share() > 0.1;
+          for (const [kase, value] of Object.entries(figures)) record(`${kase} [${setting}]`, system.name, value, disturbed);
+          log(
+            `  ${label} [${setting}] run ${run + 1} ${system.name}: ${Object.entries(figures)
+              .map(([k, v]) => `${k} ${fmt(v, v < 100 ? 2 : 0)}`)
+              .join(', ')}${disturbed ? ' (disturbed)' : ''}`,
+          );
+        }
       }
     }
   };
+  const BOTH: Retention[] = ['production', 'keep-all'];
 
   log(`brokkr benchmark suite${quick ? ' (quick)' : ''}: ${cpus().length} cores, Node ${process.version}, Redis on loopback`);
   for (const c of plan.levels) {
-    await sideBySide(`throughput C=${c}`, async (s) => {
-      const r = await throughput(s, admin, 'noop', plan.jobs, c);
-      return { [`no-op jobs/s, C=${c}`]: r.jobsPerSec, [`start-up ms, C=${c}`]: r.startupMs };
-    });
+    await sideBySide(
+      `throughput C=${c}`,
+      async (s) => {
+        const r = await throughput(s, admin, 'noop', plan.jobs, c);
+        return { [`no-op jobs/s, C=${c}`]: r.jobsPerSec, [`start-up ms, C=${c}`]: r.startupMs };
+      },
+      BOTH,
+    );
   }
-  await sideBySide('cpu', async (s) => ({
-    'CPU-bound 2 ms jobs/s, C=64': (await throughput(s, admin, 'cpu', plan.cpuJobs, 64)).jobsPerSec,
-  }));
+  await sideBySide(
+    'cpu',
+    async (s) => ({ 'CPU-bound 2 ms jobs/s, C=64': (await throughput(s, admin, 'cpu', plan.cpuJobs, 64)).jobsPerSec }),
+    BOTH,
+  );
   await sideBySide('enqueue', async (s) => {
     const r = await enqueueRate(s, admin, plan.jobs);
     return { 'enqueueBulk jobs/s (chunks of 1,000)': r.bulkPerSec, 'enqueue jobs/s (single, 64 in flight)': r.singlePerSec };
@@ -97,8 +125,8 @@ async function main(): Promise<void> {
       'pickup max ms at 500 jobs/s, C=8': r.max,
     };
   });
-  const brokkrC8 = median(results.get('no-op jobs/s, C=8')!.get('brokkr')!.values);
-  const rate = Math.max(100, Math.round(brokkrC8 * 0.8));
+  const brokkrC8 = median(results.get('no-op jobs/s, C=8 [production]')?.get('brokkr')?.values ?? []);
+  const rate = Number.isFinite(brokkrC8) ? Math.max(100, Math.round(brokkrC8 * 0.8)) : 5_000;
   await sideBySide(`latency ${rate}/s`, async (s) => {
     const r = await pickupLatency(s, admin, rate, Math.round(rate * (quick ? 1 : 3)), 8);
     return {
@@ -106,22 +134,29 @@ async function main(): Promise<void> {
       [`pickup p99 ms at ${fmt(rate)} jobs/s (80% of brokkr C=8)`]: r.p99,
     };
   });
-  await sideBySide('redis cost', async (s) => {
-    const r = await redisCost(s, admin, plan.jobs);
-    return {
-      'Redis commands per job (enqueue + processing)': r.commandsPerJob,
-      'script calls per job': r.scriptCallsPerJob,
-      'Redis bytes per queued job': r.bytesPerQueuedJob,
-    };
-  });
+  await sideBySide(
+    'redis cost',
+    async (s) => {
+      const r = await redisCost(s, admin, plan.jobs);
+      return {
+        'Redis commands per job (enqueue + processing)': r.commandsPerJob,
+        'script calls per job': r.scriptCallsPerJob,
+        'Redis bytes per queued job': r.bytesPerQueuedJob,
+      };
+    },
+    BOTH,
+  );
   // blocking waits are counted only when they return (brokkr's after 5 s), so the window must be long: not in --quick
   if (!quick)
     await sideBySide('idle', async (s) => ({ 'commands/s sent by an idle consumer': await idleCost(s, admin, plan.idleSeconds) }));
-  await waitForQuiet(load);
-  const stab = await stability(server.url, admin, plan.stability[0]!, plan.stability[1]!);
-  log(
-    `  stability: RSS ${fmt(stab.rss[0] / 2 ** 20)} -> ${fmt(stab.rss[1] / 2 ** 20)} MiB, Redis ${fmt(stab.redis[0] / 2 ** 20, 1)} -> ${fmt(stab.redis[1] / 2 ** 20, 1)} MiB`,
-  );
+  const stab =
+    only && !only.test('stability')
+      ? null
+      : (await waitForQuiet(load), await stability(server.url, admin, plan.stability[0]!, plan.stability[1]!));
+  if (stab)
+    log(
+      `  stability: RSS ${fmt(stab.rss[0] / 2 ** 20)} -> ${fmt(stab.rss[1] / 2 ** 20)} MiB, Redis ${fmt(stab.redis[0] / 2 ** 20, 1)} -> ${fmt(stab.redis[1] / 2 ** 20, 1)} MiB`,
+    );
 
   const names = systems.map((s) => s.name);
   const higherIsBetter = (kase: string) => /^(no-op jobs\/s|CPU-bound|enqueue)/.test(kase);
@@ -136,34 +171,34 @@ async function main(): Promise<void> {
     const digits = /ms|per job|idle/.test(kase) && !higherIsBetter(kase) ? 2 : 0;
     return [kase, ...names.map((n) => cell(bySystem.get(n), digits)), ...ratios];
   });
-  rows.push([
-    `brokkr RSS / Redis memory after ${fmt(plan.stability[1]!)} vs ${fmt(plan.stability[0]!)} jobs`,
-    `${fmt((100 * stab.rss[1]) / stab.rss[0] - 100, 1)}% / ${fmt((100 * stab.redis[1]) / stab.redis[0] - 100, 1)}%`,
-    ...names.slice(1).map(() => '-'),
-    ...ratioHeader.map(() => '-'),
-  ]);
+  if (stab) {
+    rows.push([
+      `brokkr RSS / Redis memory after ${fmt(plan.stability[1]!)} vs ${fmt(plan.stability[0]!)} jobs`,
+      `${fmt((100 * stab.rss[1]) / stab.rss[0] - 100, 1)}% / ${fmt((100 * stab.redis[1]) / stab.redis[0] - 100, 1)}%`,
+      ...names.slice(1).map(() => '-'),
+      ...ratioHeader.map(() => '-'),
+    ]);
+  }
   const table = markdownTable(['case', ...names, ...ratioHeader], rows);
   const note = `Median of ${plan.runs} run(s) (min-max in brackets); * marks a run during which other processes used over 10% of the machine. Ratios: how many times better brokkr is (above 1 is better for brokkr, for times and costs too).`;
   log(`\n${table}\n\n${note}\nfinished in ${fmt((Date.now() - started) / 1000)} s`);
 
   const outDir = join(process.cwd(), 'bench', 'results');
+  const base = only ? 'partial' : quick ? 'quick' : 'latest';
   mkdirSync(outDir, { recursive: true });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
+  writeFileSync(join(outDir, `${base}.md`), `# brokkr benchmark${quick ? ' (quick)' : ''}\n\n${machine}\n\n${table}\n\n${note}\n`);
   writeFileSync(
-    join(outDir, quick ? 'quick.md' : 'latest.md'),
-    `# brokkr benchmark${quick ? ' (quick)' : ''}\n\n${machine}\n\n${table}\n\n${note}\n`,
-  );
-  writeFileSync(
-    join(outDir, quick ? 'quick-throughput.svg' : 'throughput.svg'),
+    join(outDir, base === 'latest' ? 'throughput.svg' : `${base}-throughput.svg`),
     throughputSvg(
       plan.levels,
       names.map((n) => ({
         name: n,
-        values: plan.levels.map((c) => median(results.get(`no-op jobs/s, C=${c}`)?.get(n)?.values ?? [])),
+        values: plan.levels.map((c) => median(results.get(`no-op jobs/s, C=${c} [production]`)?.get(n)?.values ?? [])),
       })),
     ),
   );
-  await Promise.all(systems.map((s) => s.close()));
+  await Promise.all([...bySetting.production, ...bySetting['keep-all']].map((s) => s.close()));
   admin.disconnect();
   await server.stop();
 }

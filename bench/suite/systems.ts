@@ -10,9 +10,18 @@ export interface Consumer {
   close(): Promise<void>;
 }
 
+/**
+ * How finished jobs are kept. production: what each system's docs recommend for production (brokkr
+ * with resultTtlMs 0, BullMQ with removeOnComplete and removeOnFail, bee-queue with removeOnSuccess
+ * and removeOnFailure); keep-all: each system's default (brokkr keeps records 24 h / 7 days by TTL,
+ * BullMQ and bee-queue keep every finished job).
+ */
+export type Retention = 'production' | 'keep-all';
+
 /** One job queue under test, driven the same way as the others. */
 export interface System {
   readonly name: string;
+  readonly retention: Retention;
   enqueueBulk(queue: string, kind: JobKind, count: number): Promise<void>;
   /** `at`: when the enqueue call began, for 'stamp' jobs */
   enqueueOne(queue: string, kind: JobKind, at?: number): Promise<void>;
@@ -34,7 +43,7 @@ const cpuSpin = () => {
 };
 const now = () => performance.timeOrigin + performance.now();
 
-export function brokkr(url: string, threads: number): System {
+export function brokkr(url: string, threads: number, retention: Retention): System {
   const queues = new Map<string, Queue>();
   const q = (name: string) => {
     let queue = queues.get(name);
@@ -46,6 +55,7 @@ export function brokkr(url: string, threads: number): System {
   };
   return {
     name: 'brokkr',
+    retention,
     async enqueueBulk(queue, kind, count) {
       for (let i = 0; i < count; i += 1000) {
         await q(queue).enqueueBulk(Array.from({ length: Math.min(1000, count - i) }, () => ({ name: kind, data: null })));
@@ -60,6 +70,7 @@ export function brokkr(url: string, threads: number): System {
         queues: [queue],
         threads,
         concurrency,
+        ...(retention === 'production' ? { resultTtlMs: 0 } : {}),
         handlers: {
           noop: join(handlersDir, `noop.${ext}`),
           cpu: join(handlersDir, `cpu.${ext}`),
@@ -78,20 +89,22 @@ export function brokkr(url: string, threads: number): System {
   };
 }
 
-export function bullmq(url: string, mode: 'in-process' | 'sandboxed'): System {
+export function bullmq(url: string, mode: 'in-process' | 'sandboxed', retention: Retention): System {
   const { hostname, port } = new URL(url);
   const connection = { host: hostname, port: Number(port), maxRetriesPerRequest: null };
   const queues = new Map<string, BullQueue>();
   const q = (name: string) => {
     let queue = queues.get(name);
     if (!queue) {
-      queue = new BullQueue(name, { connection });
+      const remove = retention === 'production' ? { removeOnComplete: true, removeOnFail: true } : {};
+      queue = new BullQueue(name, { connection, defaultJobOptions: remove });
       queues.set(name, queue);
     }
     return queue;
   };
   return {
     name: mode === 'in-process' ? 'BullMQ' : 'BullMQ sandboxed',
+    retention,
     async enqueueBulk(queue, kind, count) {
       for (let i = 0; i < count; i += 1000) {
         await q(queue).addBulk(Array.from({ length: Math.min(1000, count - i) }, () => ({ name: kind, data: { kind } })));
@@ -127,7 +140,7 @@ export function bullmq(url: string, mode: 'in-process' | 'sandboxed'): System {
   };
 }
 
-export function beeQueue(url: string): System {
+export function beeQueue(url: string, retention: Retention): System {
   const { hostname, port } = new URL(url);
   const redis = { host: hostname, port: Number(port) };
   const producers = new Map<string, BeeQueue>();
@@ -141,6 +154,7 @@ export function beeQueue(url: string): System {
   };
   return {
     name: 'bee-queue',
+    retention,
     async enqueueBulk(queue, kind, count) {
       const producer = q(queue);
       for (let i = 0; i < count; i += 1000) {
@@ -151,7 +165,8 @@ export function beeQueue(url: string): System {
       await q(queue).createJob({ kind, at }).save();
     },
     async consume(queue, concurrency, done) {
-      const worker = new BeeQueue(queue, { redis, getEvents: false, sendEvents: false });
+      const remove = retention === 'production' ? { removeOnSuccess: true, removeOnFailure: true } : {};
+      const worker = new BeeQueue(queue, { redis, getEvents: false, sendEvents: false, ...remove });
       await worker.ready();
       worker.process(concurrency, async (job: { data: { kind: JobKind; at?: number } }) => {
         const startedAt = now();

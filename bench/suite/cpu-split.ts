@@ -1,0 +1,47 @@
+/**
+ * Where the CPU goes in one throughput run: the benchmark process (supervisor and its threads, or
+ * the peer's worker), and Redis, as shares of one core over the run. A diagnostic, not part of
+ * the suite: `node dist/bench/suite/cpu-split.js <system> <concurrency> <jobs> [retention]`.
+ */
+import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { startEphemeralRedis } from '../../scripts/ephemeral-redis';
+import { throughput } from './cases';
+import { beeQueue, brokkr, bullmq, type Retention } from './systems';
+
+function ticks(pid: number | 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+async function main(): Promise<void> {
+  const [name = 'brokkr', c = '8', jobs = '40000', retention = 'production'] = process.argv.slice(2);
+  const server = await startEphemeralRedis();
+  const admin = new Redis(server.url);
+  const r = retention as Retention;
+  const system =
+    name === 'brokkr'
+      ? brokkr(server.url, 2, r)
+      : name === 'bee-queue'
+        ? beeQueue(server.url, r)
+        : bullmq(server.url, name === 'BullMQ' ? 'in-process' : 'sandboxed', r);
+  await throughput(system, admin, 'noop', 2_000, Number(c)); // warm up
+  const t0 = performance.now();
+  const self0 = ticks('self');
+  const redis0 = ticks(server.process.pid!);
+  const result = await throughput(system, admin, 'noop', Number(jobs), Number(c));
+  const seconds = (performance.now() - t0) / 1000;
+  const share = (t: number) => ((t / 100 / seconds) * 100).toFixed(0);
+  process.stdout.write(
+    `${name} C=${c} ${retention}: ${Math.round(result.jobsPerSec)} jobs/s; CPU over the run: process ${share(ticks('self') - self0)}%, redis ${share(ticks(server.process.pid!) - redis0)}% (of one core)\n`,
+  );
+  await system.close();
+  admin.disconnect();
+  await server.stop();
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err?.stack ?? err}\n`);
+  process.exit(1);
+});
