@@ -149,10 +149,11 @@ async function main(): Promise<void> {
   // blocking waits are counted only when they return (brokkr's after 5 s), so the window must be long: not in --quick
   if (!quick)
     await sideBySide('idle', async (s) => ({ 'commands/s sent by an idle consumer': await idleCost(s, admin, plan.idleSeconds) }));
-  const stab =
-    only && !only.test('stability')
-      ? null
-      : (await waitForQuiet(load), await stability(server.url, admin, plan.stability[0]!, plan.stability[1]!));
+  let stab: Awaited<ReturnType<typeof stability>> | null = null;
+  if (!only || only.test('stability')) {
+    await waitForQuiet(load);
+    stab = await stability(server.url, admin, plan.stability[0]!, plan.stability[1]!);
+  }
   if (stab)
     log(
       `  stability: RSS ${fmt(stab.rss[0] / 2 ** 20)} -> ${fmt(stab.rss[1] / 2 ** 20)} MiB, Redis ${fmt(stab.redis[0] / 2 ** 20, 1)} -> ${fmt(stab.redis[1] / 2 ** 20, 1)} MiB`,
