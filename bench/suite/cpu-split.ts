@@ -3,11 +3,28 @@
  * the peer's worker), and Redis, as shares of one core over the run. A diagnostic, not part of
  * the suite: `node dist/bench/suite/cpu-split.js <system> <concurrency> <jobs> [retention]`.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { startEphemeralRedis } from '../../scripts/ephemeral-redis';
 import { throughput } from './cases';
 import { beeQueue, brokkr, bullmq, type Retention } from './systems';
+
+/** CPU ticks per thread of this process, by thread name (the main thread is named after the process). */
+function threadTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const key = tid === String(process.pid) ? 'main' : name;
+      out.set(key, (out.get(key) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
 
 function ticks(pid: number | 'self'): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -30,11 +47,17 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const self0 = ticks('self');
   const redis0 = ticks(server.process.pid!);
+  const threads0 = threadTicks();
   const result = await throughput(system, admin, 'noop', Number(jobs), Number(c));
   const seconds = (performance.now() - t0) / 1000;
   const share = (t: number) => ((t / 100 / seconds) * 100).toFixed(0);
+  const threads = [...threadTicks()]
+    .map(([n, t]) => [n, t - (threads0.get(n) ?? 0)] as const)
+    .filter(([, t]) => t > 0)
+    .map(([n, t]) => `${n} ${share(t)}%`)
+    .join(', ');
   process.stdout.write(
-    `${name} C=${c} ${retention}: ${Math.round(result.jobsPerSec)} jobs/s; CPU over the run: process ${share(ticks('self') - self0)}%, redis ${share(ticks(server.process.pid!) - redis0)}% (of one core)\n`,
+    `${name} C=${c} ${retention}: ${Math.round(result.jobsPerSec)} jobs/s; CPU over the run: process ${share(ticks('self') - self0)}%, redis ${share(ticks(server.process.pid!) - redis0)}% (of one core); by thread: ${threads}\n`,
   );
   await system.close();
   admin.disconnect();

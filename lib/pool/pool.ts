@@ -5,7 +5,7 @@ import { Piscina } from 'piscina';
 import { HandlerLoadError } from '../errors';
 import type { RequeueReason } from '../events';
 import { type Fate, judgeThreadDeath, type PoolOutcome } from './blame';
-import type { Batch, FromThread, RunTask, SessionTask, ThreadData } from './protocol';
+import { decodeReport, encodeBatch, type FromThread, type Hello, type RunTask, type SessionTask, type ThreadData } from './protocol';
 
 export type { PoolOutcome };
 
@@ -209,18 +209,12 @@ export class JobPool<J extends PoolJob> {
     return session;
   }
 
-  private onMessage(session: Session, message: FromThread): void {
-    if ('hello' in message) {
-      session.threadId = message.threadId;
-      if ('error' in message) {
-        session.hello.reject(new HandlerLoadError(message.error.message));
-        this.endThread(session, 'release');
-        return;
-      }
-      session.ready = true;
-      session.hello.resolve(message.names);
+  private onMessage(session: Session, raw: FromThread): void {
+    if (typeof raw !== 'string') {
+      this.onHello(session, raw);
       return;
     }
+    const message = decodeReport(raw);
     for (const [runId, slot, reply] of message.outcomes) {
       const run = this.runs.get(slot);
       if (!run || run.runId !== runId) continue;
@@ -230,6 +224,17 @@ export class JobPool<J extends PoolJob> {
     // a report written before the thread saw our last batch does not know what it holds
     if (message.seen === session.lastSent) session.asked = message.want;
     this.serve();
+  }
+
+  private onHello(session: Session, hello: Hello): void {
+    session.threadId = hello.threadId;
+    if ('error' in hello) {
+      session.hello.reject(new HandlerLoadError(hello.error.message));
+      this.endThread(session, 'release');
+      return;
+    }
+    session.ready = true;
+    session.hello.resolve(hello.names);
   }
 
   /** Answers the threads that asked, least busy first, sharing the ready jobs out among them. */
@@ -275,7 +280,7 @@ export class JobPool<J extends PoolJob> {
     session.asked = 0;
     session.given += jobs.length;
     session.lastSent = this.nextSeq++;
-    session.port.postMessage({ seq: session.lastSent, jobs: tasks } satisfies Batch);
+    session.port.postMessage(encodeBatch({ seq: session.lastSent, jobs: tasks }));
   }
 
   private finish(run: RunState, outcome: PoolOutcome): void {

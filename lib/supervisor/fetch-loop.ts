@@ -4,6 +4,9 @@ import { withRetry } from '../retry';
 import { backoffDelay, Latch, sleep, Wakeup } from './notifier';
 import type { HeldRun } from './runs';
 
+/** Passes (a turn per queue) in flight at once. */
+const MAX_PASSES = 2;
+
 /** A write waiting for (or riding on) a turn, with the run it is about. */
 export interface PendingWrite {
   queue: string;
@@ -57,6 +60,11 @@ export class FetchLoop {
   private dueTimer: NodeJS.Timeout | null = null;
   private turns = 0;
   private done: Promise<void> | null = null;
+  private readonly passes = new Set<Promise<void>>();
+  /** jobs asked for by turns still at the broker */
+  private leasePending = 0;
+  private failures = 0;
+  private backoffUntil = 0;
 
   constructor(
     private readonly broker: Broker,
@@ -118,53 +126,82 @@ export class FetchLoop {
     await this.done;
   }
 
+  /**
+   * Starts passes while there is something to write or room to lease, up to MAX_PASSES at once: a
+   * second pass gathers what finished while the first is at Redis, so the main thread and Redis
+   * work side by side. With nothing to do, empty queues are waited on.
+   */
   private async loop(): Promise<void> {
-    let failures = 0;
     while (!this.stopped) {
-      let did: boolean;
-      try {
-        did = await this.pass();
-        failures = 0;
-      } catch (err) {
-        if (this.stopped) break;
-        this.hooks.error(err);
-        await sleep(backoffDelay(failures++), this.stopLatch.opened);
-        continue;
-      }
-      if (did) continue;
-      this.armWaits();
+      const wait = this.backoffUntil - Date.now();
+      if (wait > 0) await sleep(wait, this.stopLatch.opened);
+      if (this.stopped) break;
+      if (this.passes.size < MAX_PASSES && this.startPass()) continue;
+      if (this.passes.size === 0) this.armWaits();
       await this.wakeup.wait();
     }
+    await Promise.allSettled([...this.passes]);
   }
 
-  /** One turn per queue that has writes, room to lease, or a due time; true when any ran. */
-  private async pass(): Promise<boolean> {
-    let wantLeft = this.leasing ? this.hooks.want() : 0;
-    let did = false;
+  /** Launches a pass when one has work; false when there is none. */
+  private startPass(): boolean {
+    if (!this.hasWork()) return false;
+    const pass: Promise<void> = this.pass().then(
+      () => {
+        this.failures = 0;
+      },
+      (err: unknown) => {
+        if (this.stopped) return;
+        this.hooks.error(err);
+        this.backoffUntil = Date.now() + backoffDelay(this.failures++);
+      },
+    );
+    this.passes.add(pass);
+    void pass.finally(() => {
+      this.passes.delete(pass);
+      this.wakeup.notify();
+    });
+    return true;
+  }
+
+  private hasWork(): boolean {
+    if (this.outbox.size > 0 || this.promote.size > 0) return true;
+    if (!this.leasing || this.room() <= 0) return false;
+    return this.options.queues.some((q) => !this.waits.has(q) && !this.drained.has(q));
+  }
+
+  /** Jobs still to lease: what the supervisor wants, less what passes in flight have asked for. */
+  private room(): number {
+    return this.hooks.want() - this.leasePending;
+  }
+
+  /** One turn per queue that has writes, room to lease, or a due time, queue by queue in the order given. */
+  private async pass(): Promise<void> {
     for (const [index, queue] of this.options.queues.entries()) {
       if (this.stopped) break;
       const writes = this.outbox.get(queue) ?? [];
       this.outbox.delete(queue);
-      const canLease = this.leasing && wantLeft > 0 && !this.waits.has(queue) && !this.drained.has(queue);
-      const count = canLease ? Math.min(wantLeft, this.options.fetchBatchSize) : 0;
+      const room = this.leasing ? this.room() : 0;
+      const canLease = room > 0 && !this.waits.has(queue) && !this.drained.has(queue);
+      const count = canLease ? Math.min(room, this.options.fetchBatchSize) : 0;
       const promote = this.promote.delete(queue);
       if (writes.length === 0 && count === 0 && !promote) continue;
-      did = true;
+      this.leasePending += count;
       let result: TurnResult;
       try {
         result = await this.turn(queue, writes, count);
       } catch (err) {
         this.outbox.set(queue, writes.concat(this.outbox.get(queue) ?? []));
         throw err;
+      } finally {
+        this.leasePending -= count;
       }
       writes.forEach((w, i) => {
         this.hooks.written(w, result.written[i]!, result.now);
       });
       this.settle(writes.length);
       this.afterLease(index, queue, count, result);
-      wantLeft -= result.leased.length;
     }
-    return did;
   }
 
   private turn(queue: string, pending: PendingWrite[], count: number): Promise<TurnResult> {
@@ -196,7 +233,7 @@ export class FetchLoop {
 
   /** Blocks on the marker of every empty queue while there is room for work. */
   private armWaits(): void {
-    const want = this.leasing && !this.stopped ? this.hooks.want() : 0;
+    const want = this.leasing && !this.stopped ? this.room() : 0;
     if (want <= 0) return;
     for (const [index, queue] of this.options.queues.entries()) {
       if (!this.drained.has(queue) || this.waits.has(queue)) continue;
