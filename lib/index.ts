@@ -1,4 +1,4 @@
-export type { Handler, JobContext } from './pool/thread';
+export type { Handler, JobContext } from './pool/runner';
 export { Queue, type BulkJob, type WaitOptions } from './queue';
 export { Supervisor } from './supervisor/supervisor';
 export type { ConnectionOptions, HandlerModule, Handlers, QueueOptions, SupervisorOptions } from './config';

@@ -2,16 +2,21 @@ import type { MessagePort } from 'node:worker_threads';
 import type { SerializedError } from '../errors';
 
 /**
- * The messages that cross the thread boundary. A thread lives in one piscina task, a session,
- * that lasts as long as the thread serves jobs; the session's MessagePort carries everything:
+ * What crosses the thread boundary. A thread lives in one piscina task, a session, that lasts
+ * as long as the thread serves jobs; the session's MessagePort carries the messages:
  *
  *   thread -> main   Hello          once, when the handler modules have loaded (or failed to)
- *   thread -> main   Report         outcomes of finished jobs, and how many more jobs it can start now
- *   main -> thread   Batch          jobs to start, never more than the last Report asked for
+ *   thread -> main   Report         outcomes of finished jobs, and how many more jobs it can take now
+ *   main -> thread   Batch          jobs to run, never more than the last Report asked for
+ *   main -> thread   Poke           its cap or queue depth changed: report again
  *   main -> thread   End            the session is over
  *
- * A thread asks only when its event loop turns (reports go out from setImmediate), so a thread
- * whose loop is blocked by a handler asks for nothing and is sent nothing more.
+ * A thread runs at most its cap of jobs at once (the caps of all threads add up to the
+ * supervisor's concurrency) and keeps a short queue of jobs to start next, so a finished job is
+ * followed by the next one without a round trip to the main thread. It asks only when its event
+ * loop turns (reports go out from setImmediate), so a thread whose loop is blocked by a handler
+ * asks for nothing; the jobs it holds but has not started can be taken back (`claim` below) and
+ * given to a thread that asks.
  */
 
 /** Given to every thread once, in piscina's workerData. */
@@ -27,6 +32,16 @@ export interface ThreadData {
   startedAt: SharedArrayBuffer;
   /** Per run slot: 0, or 1 + the exit code when the run's handler called process.exit(). */
   exitedBy: SharedArrayBuffer;
+  /**
+   * Per run slot: the id of the thread the job is given to, or STARTED. A thread starts a job
+   * only by swapping its own id for STARTED; the main thread takes a job back by swapping that
+   * id for another thread's, which fails once the job has started.
+   */
+  claim: SharedArrayBuffer;
+  /** Per seat (a thread's place in the pool): how many jobs it may run at once. */
+  caps: SharedArrayBuffer;
+  /** Per seat: how many jobs it may hold beyond its cap, queued to start next. */
+  depths: SharedArrayBuffer;
   /** Largest result stored, as JSON bytes. */
   maxResultBytes: number;
 }
@@ -34,9 +49,12 @@ export interface ThreadData {
 /** The piscina task of a session: it resolves when the session ends. */
 export interface SessionTask {
   port: MessagePort;
-  /** most jobs this thread runs at once */
-  capacity: number;
+  /** this thread's index in `caps` and `depths` */
+  seat: number;
 }
+
+/** `claim` value of a job whose handler a thread has started. */
+export const STARTED = -1;
 
 /** One job to run. */
 export interface RunTask {
@@ -72,6 +90,11 @@ export interface Batch {
 
 export interface End {
   end: true;
+}
+
+/** Its cap or queue depth changed: the thread reports again, saying what it can take now. */
+export interface Poke {
+  poke: true;
 }
 
 /*
@@ -136,8 +159,8 @@ export function decodeReport(text: string): Report {
 
 /** Messages from a thread: the hello, or a report encoded as a string. */
 export type FromThread = Hello | string;
-/** Messages to a thread: a batch encoded as a string, or the end of the session. */
-export type ToThread = string | End;
+/** Messages to a thread: a batch encoded as a string, a poke, or the end of the session. */
+export type ToThread = string | Poke | End;
 
 export type RunReply =
   | { kind: 'completed'; result: string }

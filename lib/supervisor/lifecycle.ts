@@ -1,7 +1,7 @@
 import type { ResolvedSupervisorOptions } from '../config';
 import { ClosedError } from '../errors';
 import { LOG_PREFIX } from '../logger';
-import { JobPool } from '../pool/pool';
+import { JobPool, threadQueueDepth } from '../pool/pool';
 import { RedisBroker } from '../redis/broker';
 import { clientName } from '../redis/keys';
 import { withRetry } from '../retry';
@@ -74,7 +74,12 @@ export class Lifecycle {
   private async startOnce(): Promise<void> {
     const o = this.options;
     const runs = new Runs({ defaultTimeoutMs: o.defaultTimeoutMs, resultTtlMs: o.resultTtlMs, failedTtlMs: o.failedTtlMs }, this.emit);
-    const ready = new ReadyBuffer<HeldRun>(o.queues.length, o.prefetch, o.concurrency);
+    const ready = new ReadyBuffer<HeldRun>(
+      o.queues.length,
+      o.prefetch,
+      o.concurrency,
+      o.threads * threadQueueDepth(o.concurrency, o.threads),
+    );
     const broker = new RedisBroker({
       connection: o.connection,
       prefix: o.prefix,
@@ -95,7 +100,7 @@ export class Lifecycle {
         retryMaxDelayMs: o.retryMaxDelayMs,
       },
       {
-        want: () => pool.free + ready.target() - ready.size,
+        want: () => o.concurrency + ready.target() - pool.holding - ready.size,
         leased: (queueIndex, queue, jobs, dropped) => {
           for (const d of dropped) {
             const why = d.reason === 'missing' ? 'its record no longer exists' : `its record is ${d.status}, not queued`;
@@ -127,6 +132,11 @@ export class Lifecycle {
       {
         waiting: () => ready.size,
         take: (max) => ready.take(max),
+        giveBack: (jobs) => {
+          for (const run of [...jobs].reverse()) ready.giveBack(run.queueIndex, run);
+          pool.offer();
+        },
+        queueAhead: () => ready.target() > 0,
         dispatched: (run) => runs.dispatched(run),
         settled: (run, outcome) => {
           ready.recordRun(performance.now() - run.dispatchedAt);
@@ -171,7 +181,9 @@ export class Lifecycle {
     const p = this.parts;
     if (!p) return;
     await p.fetch.stopLeasing();
-    for (const run of p.ready.drain()) p.fetch.write({ queue: run.queue, write: releaseWrite(run, 'free', 'shutdown'), run });
+    for (const run of [...p.pool.takeBackUnstarted(), ...p.ready.drain()]) {
+      p.fetch.write({ queue: run.queue, write: releaseWrite(run, 'free', 'shutdown'), run });
+    }
     if (!(await this.allWritten(p, graceMs, this.graceCut.opened))) {
       await p.pool.terminateAll('shutdown');
       if (!(await this.allWritten(p, FINAL_WRITE_MS))) {

@@ -15,10 +15,15 @@ export class ReadyBuffer<T> {
   private count = 0;
   private averageRunMs: number | null = null;
 
+  /**
+   * @param threadQueues jobs the threads can queue to start next: under 'auto' the buffer keeps
+   * its own reserve on top, so a thread that empties its queue finds more here
+   */
   constructor(
     queues: number,
     private readonly setting: number | 'auto',
     private readonly concurrency: number,
+    private readonly threadQueues: number,
   ) {
     this.byQueue = Array.from({ length: queues }, () => []);
   }
@@ -30,7 +35,9 @@ export class ReadyBuffer<T> {
   /** How many jobs to keep leased beyond the free slots. */
   target(): number {
     if (this.setting !== 'auto') return this.setting;
-    return this.averageRunMs !== null && this.averageRunMs < AUTO_PREFETCH_BELOW_MS ? Math.max(this.concurrency, 32) : 0;
+    return this.averageRunMs !== null && this.averageRunMs < AUTO_PREFETCH_BELOW_MS
+      ? Math.max(this.concurrency, 32) + this.threadQueues
+      : 0;
   }
 
   /** Learns how long runs take (an exponentially weighted average). */
@@ -40,6 +47,12 @@ export class ReadyBuffer<T> {
 
   push(queueIndex: number, item: T): void {
     this.byQueue[queueIndex]!.push(item);
+    this.count++;
+  }
+
+  /** Jobs handed out that come back unstarted: they go first again. */
+  giveBack(queueIndex: number, item: T): void {
+    this.byQueue[queueIndex]!.unshift(item);
     this.count++;
   }
 

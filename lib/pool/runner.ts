@@ -1,0 +1,186 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { threadId, workerData } from 'node:worker_threads';
+import {
+  BrokkrError,
+  CorruptJobError,
+  ErrorCodes,
+  HandlerLoadError,
+  JobTimeoutError,
+  serializeError,
+  UnknownHandlerError,
+} from '../errors';
+import { findUnfaithfulJson } from '../json';
+import type { RunReply, RunTask, ThreadData } from './protocol';
+
+/** What a handler receives besides its data. */
+export interface JobContext {
+  id: string;
+  name: string;
+  queue: string;
+  /** 1 for the first run; a run put back through no fault of its own keeps its number */
+  attempt: number;
+  /** Fires when the job's timeout passes; the thread is terminated a grace period later. */
+  signal: AbortSignal;
+}
+
+export type Handler<Data = unknown, Result = unknown> = (data: Data, ctx: JobContext) => Result | Promise<Result>;
+
+const config = workerData as ThreadData;
+const startedOn = new Int32Array(config.startedOn);
+const startedAt = new Float64Array(config.startedAt);
+const exitedBy = new Int32Array(config.exitedBy);
+
+/** Which run a callback belongs to: timers and promises made by a handler carry its scope. */
+interface RunScope {
+  slot: number;
+  fail(err: unknown): void;
+}
+const scopes = new AsyncLocalStorage<RunScope>();
+
+// process.exit() from a handler still ends the thread, but first names the run that called it.
+const realExit = process.exit.bind(process);
+process.exit = function exit(code?: number | string | null): never {
+  const scope = scopes.getStore();
+  if (scope) Atomics.store(exitedBy, scope.slot, (Number(code ?? 0) || 0) + 1);
+  return realExit(code);
+} as typeof process.exit;
+
+// An error thrown from a handler's timer, or a rejection it left unhandled, fails that handler's
+// job and leaves the thread running for the others. One no job can be blamed for ends the thread.
+function onStrayError(err: unknown): void {
+  const scope = scopes.getStore();
+  if (scope) scope.fail(err);
+  else realExit(1);
+}
+process.on('uncaughtException', onStrayError);
+process.on('unhandledRejection', onStrayError);
+
+// Loaded as the thread starts, so the first job does not wait for its module.
+let loaded: Map<string, Handler> | null = null;
+export const loading: Promise<Map<string, Handler>> = loadHandlers(config.handlers).then((map) => {
+  loaded = map;
+  return map;
+});
+loading.catch(() => undefined); // reported in the session's hello
+
+/** Shared with the supervisor: see ThreadData. */
+export const shared = {
+  claim: new Int32Array(config.claim),
+  caps: new Int32Array(config.caps),
+  depths: new Int32Array(config.depths),
+};
+
+/** Runs one job to its end; never rejects. */
+export async function run(task: RunTask): Promise<RunReply> {
+  // the AbortController is made only for handlers that look at ctx.signal
+  let controller: AbortController | null = null;
+  let timedOut = false;
+  const timer =
+    task.timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          controller?.abort(new JobTimeoutError(task.timeoutMs));
+        }, task.timeoutMs)
+      : undefined;
+  try {
+    const handler = (loaded ?? (await loading)).get(task.name);
+    if (!handler) throw new UnknownHandlerError(task.name);
+    const data = parseData(task);
+    const ctx: JobContext = {
+      id: task.id,
+      name: task.name,
+      queue: task.queue,
+      attempt: task.attempt,
+      get signal() {
+        if (!controller) {
+          controller = new AbortController();
+          if (timedOut) controller.abort(new JobTimeoutError(task.timeoutMs));
+        }
+        return controller.signal;
+      },
+    };
+    let fail!: (err: unknown) => void;
+    const strayError = new Promise<never>((_resolve, reject) => {
+      fail = reject;
+    });
+    // marked started just before the handler runs: a job queued behind a blocked one never looks started
+    startedAt[task.slot] = Date.now();
+    Atomics.store(startedOn, task.slot, threadId);
+    const value: unknown = await Promise.race([scopes.run({ slot: task.slot, fail }, async () => handler(data, ctx)), strayError]);
+    if (timedOut) return { kind: 'timeout' };
+    return { kind: 'completed', result: storable(value) };
+  } catch (err) {
+    return timedOut ? { kind: 'timeout' } : { kind: 'failed', error: serializeError(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function storable(value: unknown): string {
+  const stored = value === undefined ? null : value;
+  const problem = findUnfaithfulJson(stored, 'result');
+  if (problem) throw new BrokkrError(ErrorCodes.RESULT_NOT_STORABLE, `the handler's result cannot be stored as JSON: ${problem}`);
+  const json = JSON.stringify(stored);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > config.maxResultBytes) {
+    throw new BrokkrError(
+      ErrorCodes.RESULT_NOT_STORABLE,
+      `the handler's result is ${bytes} bytes as JSON, over the limit of ${config.maxResultBytes} (maxResultBytes)`,
+    );
+  }
+  return json;
+}
+
+function parseData(task: RunTask): unknown {
+  try {
+    return JSON.parse(task.data);
+  } catch {
+    throw new CorruptJobError(`job ${task.id} has data that is not valid JSON`);
+  }
+}
+
+async function loadHandlers(spec: ThreadData['handlers']): Promise<Map<string, Handler>> {
+  const out = new Map<string, Handler>();
+  if (typeof spec === 'string') {
+    const mod = await importModule(spec);
+    for (const [name, value] of Object.entries(namedExports(mod))) {
+      if (typeof value === 'function' && name !== 'default') out.set(name, value as Handler);
+    }
+    if (out.size === 0) throw new HandlerLoadError(`handler module ${spec} exports no functions`);
+    return out;
+  }
+  await Promise.all(
+    Object.entries(spec).map(async ([name, href]) => {
+      const fn = defaultExport(await importModule(href));
+      if (typeof fn !== 'function') {
+        throw new HandlerLoadError(`handler module ${href} (for job name "${name}") has no default export function`);
+      }
+      out.set(name, fn as Handler);
+    }),
+  );
+  return out;
+}
+
+async function importModule(href: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new HandlerLoadError(`cannot load handler module ${href}: ${(err as Error)?.message ?? String(err)}`, err);
+  }
+}
+
+/** A CommonJS module compiled from `export default` arrives as { default: { default: fn } }. */
+function defaultExport(mod: Record<string, unknown>): unknown {
+  const d = mod.default;
+  if (typeof d === 'function') return d;
+  if (typeof d === 'object' && d !== null && typeof (d as { default?: unknown }).default === 'function') {
+    return (d as { default: unknown }).default;
+  }
+  return undefined;
+}
+
+function namedExports(mod: Record<string, unknown>): Record<string, unknown> {
+  const d = mod.default;
+  // CommonJS: every export also sits on module.exports, which import() hands over as `default`
+  return typeof d === 'object' && d !== null ? { ...(d as Record<string, unknown>), ...mod } : mod;
+}
