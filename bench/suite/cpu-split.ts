@@ -56,8 +56,11 @@ async function main(): Promise<void> {
     .filter(([, t]) => t > 0)
     .map(([n, t]) => `${n} ${share(t)}%`)
     .join(', ');
+  const processTicks = ticks('self') - self0;
+  const redisTicks = ticks(server.process.pid!) - redis0;
+  const perJob = (t: number) => ((t * 10_000) / Number(jobs)).toFixed(1); // ticks are 10 ms
   process.stdout.write(
-    `${name} C=${c} ${retention}: ${Math.round(result.jobsPerSec)} jobs/s; CPU over the run: process ${share(ticks('self') - self0)}%, redis ${share(ticks(server.process.pid!) - redis0)}% (of one core); by thread: ${threads}\n`,
+    `${name} C=${c} ${retention}: ${Math.round(result.jobsPerSec)} jobs/s; CPU over the run: process ${share(processTicks)}%, redis ${share(redisTicks)}% (of one core); by thread: ${threads}; CPU per job: process ${perJob(processTicks)} µs + redis ${perJob(redisTicks)} µs\n`,
   );
   await system.close();
   admin.disconnect();

@@ -70,22 +70,76 @@ export const shared = {
   depths: new Int32Array(config.depths),
 };
 
+/**
+ * The running jobs' timeouts, on one timer armed for the earliest: most jobs share a timeout, so
+ * a new job rarely moves it, and a job that ends only leaves the map.
+ */
+const deadlines = new Map<number, { at: number; fire: () => void }>();
+let deadlineTimer: NodeJS.Timeout | null = null;
+let deadlineTimerAt = Number.POSITIVE_INFINITY;
+
+function watchDeadline(slot: number, at: number, fire: () => void): void {
+  deadlines.set(slot, { at, fire });
+  if (at < deadlineTimerAt) armDeadlineTimer(at);
+}
+
+function armDeadlineTimer(at: number): void {
+  if (deadlineTimer) clearTimeout(deadlineTimer);
+  deadlineTimerAt = at;
+  deadlineTimer = setTimeout(onDeadlineTimer, Math.max(0, at - Date.now()));
+}
+
+function onDeadlineTimer(): void {
+  deadlineTimer = null;
+  deadlineTimerAt = Number.POSITIVE_INFINITY;
+  const now = Date.now();
+  let next = Number.POSITIVE_INFINITY;
+  for (const [slot, d] of deadlines) {
+    if (d.at <= now) {
+      deadlines.delete(slot);
+      d.fire();
+    } else if (d.at < next) {
+      next = d.at;
+    }
+  }
+  if (next < Number.POSITIVE_INFINITY) armDeadlineTimer(next);
+}
+
 /** Runs one job to its end; never rejects. */
-export async function run(task: RunTask): Promise<RunReply> {
-  // the AbortController is made only for handlers that look at ctx.signal
-  let controller: AbortController | null = null;
-  let timedOut = false;
-  const timer =
-    task.timeoutMs > 0
-      ? setTimeout(() => {
-          timedOut = true;
-          controller?.abort(new JobTimeoutError(task.timeoutMs));
-        }, task.timeoutMs)
-      : undefined;
-  try {
-    const handler = (loaded ?? (await loading)).get(task.name);
-    if (!handler) throw new UnknownHandlerError(task.name);
-    const data = parseData(task);
+export function run(task: RunTask): Promise<RunReply> {
+  if (!loaded)
+    return loading.then(
+      () => run(task),
+      (err: unknown) => ({ kind: 'failed', error: serializeError(err) }) as RunReply,
+    );
+  const handlers = loaded;
+  return new Promise<RunReply>((resolve) => {
+    // the AbortController is made only for handlers that look at ctx.signal
+    let controller: AbortController | null = null;
+    let timedOut = false;
+    let settled = false;
+    const settle = (reply: RunReply) => {
+      if (settled) return;
+      settled = true;
+      deadlines.delete(task.slot);
+      resolve(timedOut ? { kind: 'timeout' } : reply);
+    };
+    const fail = (err: unknown) => settle({ kind: 'failed', error: serializeError(err) });
+    const complete = (value: unknown) => {
+      try {
+        settle({ kind: 'completed', result: storable(value) });
+      } catch (err) {
+        fail(err);
+      }
+    };
+    const handler = handlers.get(task.name);
+    if (!handler) return fail(new UnknownHandlerError(task.name));
+    let data: unknown;
+    try {
+      data = parseData(task);
+    } catch (err) {
+      return fail(err);
+    }
     const ctx: JobContext = {
       id: task.id,
       name: task.name,
@@ -99,21 +153,29 @@ export async function run(task: RunTask): Promise<RunReply> {
         return controller.signal;
       },
     };
-    let fail!: (err: unknown) => void;
-    const strayError = new Promise<never>((_resolve, reject) => {
-      fail = reject;
-    });
+    if (task.timeoutMs > 0) {
+      watchDeadline(task.slot, Date.now() + task.timeoutMs, () => {
+        timedOut = true;
+        controller?.abort(new JobTimeoutError(task.timeoutMs));
+      });
+    }
     // marked started just before the handler runs: a job queued behind a blocked one never looks started
     startedAt[task.slot] = Date.now();
     Atomics.store(startedOn, task.slot, threadId);
-    const value: unknown = await Promise.race([scopes.run({ slot: task.slot, fail }, async () => handler(data, ctx)), strayError]);
-    if (timedOut) return { kind: 'timeout' };
-    return { kind: 'completed', result: storable(value) };
-  } catch (err) {
-    return timedOut ? { kind: 'timeout' } : { kind: 'failed', error: serializeError(err) };
-  } finally {
-    clearTimeout(timer);
-  }
+    let value: unknown;
+    try {
+      // callbacks the handler schedules carry this scope: a stray error there fails this job
+      value = scopes.run({ slot: task.slot, fail }, () => handler(data, ctx));
+    } catch (err) {
+      return fail(err);
+    }
+    if (isThenable(value)) value.then(complete, fail);
+    else complete(value);
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 function storable(value: unknown): string {

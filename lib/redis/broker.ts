@@ -210,7 +210,6 @@ export class RedisBroker implements Broker {
     if (lease) args.push(lease.count, lease.owner, lease.tokenBase, lease.leaseMs);
     else args.push(0, '', '', 0);
     for (const w of writes) {
-      keys.push(k.job(w.id));
       if (w.kind === 'complete') args.push(w.kind, w.id, w.token, w.result, w.ttlMs, '');
       else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, '');
       else args.push(w.kind, w.id, w.token, w.reason, w.ttlMs, w.mode);

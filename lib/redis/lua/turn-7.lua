@@ -7,9 +7,10 @@
   KEYS[5]   events stream
   KEYS[6]   wake-up marker zset
   KEYS[7]   delayed zset (score: due time)
-  KEYS[8..] one job hash per write, in the order of the write groups
   ARGV[1]   queue name (event payloads name it)
-  ARGV[2]   job key prefix: leased and promoted jobs' keys are built from it (see includes/lease.lua)
+  ARGV[2]   job key prefix: every job key (written, promoted, leased) is built from it as prefix .. id;
+            the prefix carries the queue's hash tag, so these keys are in the slot of KEYS (ids are only
+            known at call time, and leaving them out of KEYS keeps a turn's arguments short)
   ARGV[3]   events stream cap (approximate MAXLEN)
   ARGV[4]   largest result or error an event carries, in bytes
   ARGV[5]   maxStalls
@@ -38,14 +39,14 @@ local q = {
   now = now, finished = {}, back = {},
 }
 local written = {}
-for k = 8, #KEYS do
-  local a = 10 + (k - 8) * WRITE_WIDTH
+for a = 10, #ARGV, WRITE_WIDTH do
   local kind, id, token, payload, ttl = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
+  local key = ARGV[2] .. id
   local reply, stalls, attempts, name, err
   if kind == 'release' then
-    reply, stalls, attempts, name, err = writeRelease(q, KEYS[k], id, token, payload, ttl, ARGV[a + 5])
+    reply, stalls, attempts, name, err = writeRelease(q, key, id, token, payload, ttl, ARGV[a + 5])
   else
-    reply, stalls, attempts, name, err = writeOutcome(q, KEYS[k], kind, id, token, payload, ttl)
+    reply, stalls, attempts, name, err = writeOutcome(q, key, kind, id, token, payload, ttl)
   end
   local n = #written
   written[n + 1], written[n + 2], written[n + 3], written[n + 4], written[n + 5] = reply, stalls, attempts, name, err
