@@ -24,8 +24,8 @@ export interface Broker {
   waitForWork(queue: string, lease: LeaseRequest, maxWaitMs: number): Promise<TurnResult>;
   /** Extends leases still held; returns the ids whose lease was lost. */
   renew(queue: string, runs: Run[], leaseMs: number): Promise<string[]>;
-  /** Runs whose lease has expired by the broker's clock; also trims the finished registries. */
-  expired(queue: string, limit: number): Promise<Run[]>;
+  /** Runs whose lease has expired by the broker's clock; with `trimRegistries`, also drops expired records from the finished registries. */
+  expired(queue: string, limit: number, trimRegistries: boolean): Promise<Run[]>;
   getJob<D, R>(queue: string, id: string): Promise<JobInfo<D, R> | null>;
   /** The job's status and, once final, its result or error (reads nothing else); null when there is no record. */
   getOutcome(queue: string, id: string): Promise<JobOutcome | null>;

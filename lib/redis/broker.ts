@@ -124,9 +124,12 @@ export class RedisBroker implements Broker {
     return (await this.call(() => this.redis.brokkrRenew(keys.length, ...keys, ...args))) as string[];
   }
 
-  async expired(queue: string, limit: number): Promise<Run[]> {
+  async expired(queue: string, limit: number, trimRegistries: boolean): Promise<Run[]> {
     const k = this.keys(queue);
-    const reply = (await this.call(() => this.redis.brokkrExpired(3, k.active, k.completed, k.failed, limit, k.jobPrefix))) as string[];
+    const trim = trimRegistries ? 1 : 0;
+    const reply = (await this.call(() =>
+      this.redis.brokkrExpired(3, k.active, k.completed, k.failed, limit, k.jobPrefix, trim),
+    )) as string[];
     const runs: Run[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) runs.push({ id: reply[i]!, token: reply[i + 1]! });
     return runs;

@@ -23,6 +23,8 @@ export interface LeaseKeeperHooks {
 
 /** Most expired leases released per queue per heartbeat. */
 const REAP_BATCH = 100;
+/** Registries of finished jobs are trimmed every this many heartbeats (once a minute with the default lease). */
+const TRIM_EVERY = 6;
 
 /**
  * The heartbeat: every leaseMs / 3, renew the leases this supervisor holds, then release jobs
@@ -34,6 +36,7 @@ export class LeaseKeeper {
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
   private reapNotBefore = 0;
+  private beats = 0;
 
   constructor(
     private readonly broker: Broker,
@@ -93,9 +96,10 @@ export class LeaseKeeper {
       }
     }
     if (Date.now() < this.reapNotBefore) return;
+    const trim = this.beats++ % TRIM_EVERY === 0;
     for (const queue of this.options.queues) {
       try {
-        const expired = (await this.broker.expired(queue, REAP_BATCH)).filter((r) => !mine.has(r.id));
+        const expired = (await this.broker.expired(queue, REAP_BATCH, trim)).filter((r) => !mine.has(r.id));
         if (expired.length === 0) continue;
         const writes = expired.map((run) => ({
           kind: 'release' as const,

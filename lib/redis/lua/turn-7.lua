@@ -20,7 +20,7 @@
   ARGV[9]   lease length, ms
   ARGV[10..] per write 6 values: kind (complete | fail | release), id, token, payload (result JSON,
             error JSON, or the release reason), ttl ms (the record's own TTL wins), release mode
-  Returns   { now, writes (5 per write: reply, stalls, attempts, name, error JSON),
+  Returns   { now (0 when the turn had no need to read the clock), writes (5 per write: reply, stalls, attempts, name, error JSON),
             leases (LEASE_WIDTH per id taken, see includes/lease.lua), next due time or '' }
 ]]
 -- @include "now"
@@ -32,11 +32,10 @@
 -- @include "lease"
 
 local WRITE_WIDTH = 6
-local now = serverNow()
 local q = {
   wait = KEYS[1], active = KEYS[2], completed = KEYS[3], failed = KEYS[4], events = KEYS[5],
   queue = ARGV[1], cap = ARGV[3], dataCap = tonumber(ARGV[4]), maxStalls = tonumber(ARGV[5]),
-  now = now, finished = {}, back = {},
+  now = #ARGV >= 10 and serverNow() or 0, finished = {}, back = {},
 }
 local written = {}
 for a = 10, #ARGV, WRITE_WIDTH do
@@ -58,13 +57,13 @@ if #q.back > 0 then
   wake(KEYS[6], 0)
 end
 
-local promoted, nextDue = promoteDue(KEYS[7], KEYS[1], ARGV[2], now, 1000)
+local promoted, nextDue = promoteDue(KEYS[7], KEYS[1], ARGV[2], 1000)
 if promoted > 0 then wake(KEYS[6], 0) end
 
 local count = tonumber(ARGV[6])
 local leases = {}
 if count > 0 then
-  local taken = lease(KEYS[1], KEYS[2], ARGV[2], count, ARGV[7], ARGV[8], tonumber(ARGV[9]), now, leases)
+  local taken = lease(KEYS[1], KEYS[2], ARGV[2], count, ARGV[7], ARGV[8], tonumber(ARGV[9]), leases)
   settleMarker(KEYS[6], taken == count and redis.call('LLEN', KEYS[1]) > 0)
 end
-return { now, written, leases, nextDue or '' }
+return { clockNow or 0, written, leases, nextDue or '' }

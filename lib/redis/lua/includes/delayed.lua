@@ -1,9 +1,10 @@
 -- Jobs that wait for a due time sit in the delayed set, scored by it.
 -- Makes due jobs runnable (soonest first, at most `limit`); returns how many, and when the next
 -- job still waiting is due (nil: none). A due id whose record is gone is dropped.
-local function promoteDue(delayed, wait, jobPrefix, now, limit)
+local function promoteDue(delayed, wait, jobPrefix, limit)
   local first = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
   if not first[2] then return 0, nil end
+  local now = serverNow()
   if tonumber(first[2]) > now then return 0, tonumber(first[2]) end
   local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, limit)
   local ready = {}

@@ -6,10 +6,11 @@
 -- name, data, attempt, timeoutMs, createdAt, resultTtlMs, failedTtlMs. Returns how many ids it took.
 local LEASE_WIDTH = 10
 
-local function lease(wait, active, jobPrefix, count, owner, tokenBase, leaseMs, now, out)
+local function lease(wait, active, jobPrefix, count, owner, tokenBase, leaseMs, out)
   if count <= 0 then return 0 end
   local ids = redis.call('RPOP', wait, count)
   if not ids then return 0 end
+  local now = serverNow()
   local deadline = now + leaseMs
   local leases = {}
   local n = #out
