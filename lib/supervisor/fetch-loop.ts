@@ -137,7 +137,7 @@ export class FetchLoop {
       if (wait > 0) await sleep(wait, this.stopLatch.opened);
       if (this.stopped) break;
       if (this.passes.size < MAX_PASSES && this.startPass()) continue;
-      if (this.passes.size === 0) this.armWaits();
+      this.armWaits();
       await this.wakeup.wait();
     }
     await Promise.allSettled([...this.passes]);
