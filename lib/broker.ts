@@ -13,6 +13,8 @@ import type { JobStatus, LeaseReply, ReleaseMode, WriteReply } from './states';
 export interface Broker {
   /** down / up, once per outage */
   readonly health: BrokerHealth;
+  /** the longest a blocking call (waitForWork, readEvents) may be asked to wait */
+  readonly maxBlockMs: number;
   /** Writes new jobs; returns how many were new (a resent id is not created twice). */
   enqueue(queue: string, jobs: NewJob[]): Promise<number>;
   /** One round trip: writes outcomes and releases of finished runs, then leases up to `lease.count` jobs. */

@@ -1,7 +1,6 @@
 import type { Broker, EventCursor } from './broker';
 import { ClosedError, JobFailedError, JobNotFoundError, type SerializedError, WaitTimeoutError } from './errors';
 import type { StreamEvent } from './event-codec';
-import { BLOCK_LIMIT_MS } from './redis/broker';
 import { FINAL_STATUSES } from './states';
 
 interface Waiter {
@@ -96,7 +95,7 @@ export class ResultWaiter {
       while (!this.closed && this.waiters.size > 0 && this.cursor !== null) {
         let events: StreamEvent[];
         try {
-          const read = await this.broker.readEvents(this.queue, this.cursor, BLOCK_LIMIT_MS);
+          const read = await this.broker.readEvents(this.queue, this.cursor, this.broker.maxBlockMs);
           this.cursor = read.cursor;
           events = read.events;
         } catch {

@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { supervisorOptionsFromEnv } from '../lib/env';
 import { deserializeError, ErrorCodes, JobFailedError, serializeError } from '../lib/errors';
 import { uuidv7 } from '../lib/id';
@@ -77,8 +79,6 @@ describe('supervisorOptionsFromEnv', () => {
 
 describe('the shipped library', () => {
   it('never starts processes or installs system packages (the throwaway Redis of the demo and tests lives in scripts/)', () => {
-    const { readdirSync, readFileSync, statSync } = require('node:fs') as typeof import('node:fs');
-    const { join } = require('node:path') as typeof import('node:path');
     const files: string[] = [];
     const walk = (dir: string) => {
       for (const name of readdirSync(dir)) {

@@ -53,6 +53,7 @@ const DEFAULT_POLICY: WritePolicy = { eventsMaxLen: 10_000, eventDataMaxBytes: 2
  */
 export class RedisBroker implements Broker {
   readonly health = new BrokerHealth();
+  readonly maxBlockMs = BLOCK_LIMIT_MS;
   private readonly redis: WithScripts<Redis>;
   private readonly blocking = new Map<string, WithScripts<Redis>>();
   private readonly keysByQueue = new Map<string, QueueKeys>();

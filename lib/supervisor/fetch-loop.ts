@@ -1,5 +1,4 @@
 import type { Broker, DroppedId, LeasedJob, LeaseRequest, TurnResult, Write, WriteResult } from '../broker';
-import { BLOCK_LIMIT_MS } from '../redis/broker';
 import { withRetry } from '../retry';
 import { backoffDelay, Latch, sleep, Wakeup } from './notifier';
 import type { HeldRun } from './runs';
@@ -255,10 +254,11 @@ export class FetchLoop {
     }
   }
 
-  /** How long a wait may block: until the queue's next due time, at most BLOCK_LIMIT_MS. */
+  /** How long a wait may block: until the queue's next due time, at most what the broker allows. */
   private blockFor(queue: string): number {
     const due = this.due.get(queue);
-    return due === undefined ? BLOCK_LIMIT_MS : Math.max(1, Math.min(BLOCK_LIMIT_MS, due - Date.now()));
+    const limit = this.broker.maxBlockMs;
+    return due === undefined ? limit : Math.max(1, Math.min(limit, due - Date.now()));
   }
 
   private noteDue(queue: string, result: TurnResult): void {

@@ -35,7 +35,7 @@ local WRITE_WIDTH = 6
 local q = {
   wait = KEYS[1], active = KEYS[2], completed = KEYS[3], failed = KEYS[4], events = KEYS[5],
   queue = ARGV[1], cap = ARGV[3], dataCap = tonumber(ARGV[4]), maxStalls = tonumber(ARGV[5]),
-  now = #ARGV >= 10 and serverNow() or 0, finished = {}, back = {},
+  now = #ARGV >= 10 and serverNow() or 0, finished = {}, back = {}, touched = {},
 }
 local written = {}
 for a = 10, #ARGV, WRITE_WIDTH do
@@ -51,6 +51,8 @@ for a = 10, #ARGV, WRITE_WIDTH do
   written[n + 1], written[n + 2], written[n + 3], written[n + 4], written[n + 5] = reply, stalls, attempts, name, err
 end
 if #q.finished > 0 then redis.call('ZREM', q.active, unpack(q.finished)) end
+-- registries written drop the ids whose records have expired (idle queues: the heartbeat does it)
+for registry in pairs(q.touched) do redis.call('ZREMRANGEBYSCORE', registry, '-inf', q.now) end
 if #q.back > 0 then
   -- put back at the front: they are taken next
   redis.call('RPUSH', q.wait, unpack(q.back))

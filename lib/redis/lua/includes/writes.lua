@@ -2,7 +2,8 @@
 -- the run's lease token and finds the job still active: the first final write wins, a late or
 -- foreign one is refused. A write repeated after its reply was lost is recognised, never applied
 -- twice. `q` holds the queue's keys and settings (see the scripts that include this); ids to take
--- off the active set and to put back on the wait list are gathered in q.finished and q.back.
+-- off the active set and to put back on the wait list are gathered in q.finished and q.back, and
+-- the registries written in q.touched.
 -- Returns reply, stalls, attempts, name, error JSON ('' unless a release failed the job).
 
 local function freshStallError(stalls, maxStalls, mode)
@@ -39,10 +40,14 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl)
   local job = jobJson(q.queue, id, cur[3] or '', attempts)
   local data
   if completed then
-    finalize(key, q.completed, id, ttl, q.now, { 'status', status, 'result', payload, 'finishedAt', q.now })
+    if finalize(key, q.completed, id, ttl, q.now, { 'status', status, 'result', payload, 'finishedAt', q.now }) then
+      q.touched[q.completed] = true
+    end
     data = completedData(job, payload, q.now, q.dataCap)
   else
-    finalize(key, q.failed, id, ttl, q.now, { 'status', status, 'error', payload, 'finishedAt', q.now })
+    if finalize(key, q.failed, id, ttl, q.now, { 'status', status, 'error', payload, 'finishedAt', q.now }) then
+      q.touched[q.failed] = true
+    end
     data = failedData(job, payload, q.now, q.dataCap)
   end
   q.finished[#q.finished + 1] = id
@@ -73,8 +78,10 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
   local job = jobJson(q.queue, id, name, ranAs)
   if mode ~= M.free and stalls > q.maxStalls then
     local err = freshStallError(stalls, q.maxStalls, mode)
-    finalize(key, q.failed, id, tonumber(cur[5]) or ttl, q.now,
-      { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token })
+    if finalize(key, q.failed, id, tonumber(cur[5]) or ttl, q.now,
+      { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token }) then
+      q.touched[q.failed] = true
+    end
     emit(q.events, q.cap, E.failed, id, failedData(job, err, q.now, q.dataCap))
     return R.failed, stalls, attempts, name, err
   end
