@@ -21,9 +21,9 @@ export interface Broker {
   turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult>;
   /**
    * Blocks until the queue's wake-up marker says work may be runnable, or `maxWaitMs` passes,
-   * and leases in the same round trip: jobs come back already leased.
+   * and leases in the same round trip: jobs come back already leased (none with a null lease).
    */
-  waitForWork(queue: string, lease: LeaseRequest, maxWaitMs: number): Promise<TurnResult>;
+  waitForWork(queue: string, lease: LeaseRequest | null, maxWaitMs: number): Promise<TurnResult>;
   /** Extends leases still held; returns the ids whose lease was lost. */
   renew(queue: string, runs: Run[], leaseMs: number): Promise<string[]>;
   /** Runs whose lease has expired by the broker's clock; with `trimRegistries`, also drops expired records from the finished registries. */
@@ -39,7 +39,12 @@ export interface Broker {
   readEvents(queue: string, cursor: EventCursor, blockMs: number): Promise<{ cursor: EventCursor; events: StreamEvent[] }>;
   /** The server's durability settings brokkr relies on; null where the broker does not say. */
   durabilitySettings(): Promise<DurabilitySettings | null>;
-  /** Ends pending blocking waits (they reject) and keeps the rest open. */
+  /**
+   * Ends this supervisor's pending waits for work without losing what they lease: each returns
+   * normally (a lease it took comes back with it) before this resolves.
+   */
+  endWaits(): Promise<void>;
+  /** Ends pending blocking calls at once (they reject) and keeps the command connection open. */
   interruptBlocking(): Promise<void>;
   close(): Promise<void>;
 }
@@ -147,4 +152,6 @@ export interface TurnResult {
   dropped: DroppedId[];
   /** when the next job that is not runnable yet becomes due; null when none is waiting for a time */
   nextDueAt: number | null;
+  /** waitForWork only: the marker woke it (rather than the time running out) */
+  woken?: boolean;
 }

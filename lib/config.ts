@@ -64,7 +64,7 @@ export interface SupervisorOptions {
    * Bounds the stream at about eventsMaxLen * (eventDataMaxBytes + 300) bytes. @default 2048
    */
   eventDataMaxBytes?: number;
-  /** Most jobs taken in one fetch. @default 256 */
+  /** Most jobs taken in one fetch (1 to 1000). @default 256 */
   fetchBatchSize?: number;
   /**
    * Jobs leased ahead of free slots, so a freed slot is refilled without a round trip to Redis.
@@ -96,7 +96,7 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_PREFIX = 'brokkr';
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-type Kind = 'int>=0' | 'int>0' | 'string' | 'boolean' | 'connection' | 'queues' | 'handlers' | 'logger' | 'prefetch';
+type Kind = 'int>=0' | 'int>0' | 'batch' | 'string' | 'boolean' | 'connection' | 'queues' | 'handlers' | 'logger' | 'prefetch';
 
 const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   connection: 'connection',
@@ -114,7 +114,7 @@ const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   maxMemoryMb: 'int>0',
   eventsMaxLen: 'int>0',
   eventDataMaxBytes: 'int>0',
-  fetchBatchSize: 'int>0',
+  fetchBatchSize: 'batch',
   prefetch: 'prefetch',
   maxStalls: 'int>=0',
   maxResultBytes: 'int>0',
@@ -212,6 +212,9 @@ function checkKind(kind: Kind, value: unknown, key: string): string | null {
       return Number.isSafeInteger(value) && (value as number) >= 0 ? null : 'must be an integer >= 0';
     case 'int>0':
       return Number.isSafeInteger(value) && (value as number) > 0 ? null : 'must be an integer > 0';
+    case 'batch':
+      // Lua's unpack() has a limit of about 8,000 values: batches stay well under it
+      return Number.isSafeInteger(value) && (value as number) > 0 && (value as number) <= 1000 ? null : 'must be an integer from 1 to 1000';
     case 'prefetch':
       return value === 'auto' || (Number.isSafeInteger(value) && (value as number) >= 0) ? null : 'must be "auto" or an integer >= 0';
     case 'boolean':

@@ -75,18 +75,20 @@ export class ResultWaiter {
     }
   }
 
-  /** Settles from the stored record when it is final; an absent record settles after the reader has caught up. */
+  /**
+   * Settles from the stored record when it is final. An absent record settles once the reader has
+   * read past the stream's present end (an outcome written meanwhile wins); this never waits for
+   * the reader itself, which calls it too.
+   */
   private async checkRecord(jobId: string): Promise<void> {
     const info = await this.reachable('waitForResult', () => this.broker.getOutcome(this.queue, jobId));
     if (info && FINAL_STATUSES.has(info.status)) {
       this.deliver(jobId, info.status === 'completed' ? { result: info.result } : { error: info.error! });
     } else if (!info) {
       const tail = await this.reachable('waitForResult', () => this.broker.eventCursor(this.queue));
-      await new Promise<void>((resolve) => {
-        if (this.cursor === null || this.broker.reached(this.cursor, tail)) resolve();
-        else this.caughtUp.push({ target: tail, resolve });
-      });
-      this.failAll(jobId, new JobNotFoundError(jobId));
+      const notFound = () => this.failAll(jobId, new JobNotFoundError(jobId));
+      if (this.cursor === null || this.broker.reached(this.cursor, tail)) notFound();
+      else this.caughtUp.push({ target: tail, resolve: notFound });
     }
   }
 

@@ -1,6 +1,9 @@
 import { Redis } from 'ioredis';
 import { ErrorCodes } from '../lib/errors';
+import { queueKeys } from '../lib/redis/keys';
 import { Harness, fixture, memoryLogger, redisUrl, uniqueQueue, waitFor } from './support/helpers';
+
+const adminClient = () => new Redis(redisUrl());
 
 const h = new Harness();
 afterEach(() => h.closeAll());
@@ -60,6 +63,29 @@ describe('supervisor lifecycle', () => {
     await sup.close();
     expect(requeued).toEqual([`${job.id} shutdown`]);
     expect(await queue.getJob(job.id)).toMatchObject({ status: 'queued', attempts: 0 });
+  });
+
+  it('close() while jobs keep arriving leaves none of them active: those leased as it began go straight back', async () => {
+    for (let round = 0; round < 5; round++) {
+      const name = uniqueQueue();
+      const queue = h.queue(name);
+      const sup = h.supervisor({ queues: [name], threads: 2, concurrency: 2, prefetch: 2, handlers: { sleep: fixture('sleep') } });
+      await sup.start();
+      let producing = true;
+      const producer = (async () => {
+        while (producing) await queue.enqueue('sleep', { ms: 30 });
+      })();
+      await new Promise((r) => setTimeout(r, 100 + round * 37));
+      await sup.close();
+      producing = false;
+      await producer;
+      const admin = adminClient();
+      try {
+        expect(await admin.zcard(queueKeys('brokkr', name).active)).toBe(0);
+      } finally {
+        admin.disconnect();
+      }
+    }
   });
 
   it('closed supervisors and queues reject with ClosedError', async () => {

@@ -60,7 +60,7 @@ describe('errors across the thread boundary', () => {
 describe('keys', () => {
   it('puts every key of a queue in one Redis Cluster hash tag', () => {
     const k = queueKeys('brokkr', 'emails');
-    for (const key of [k.wait, k.active, k.completed, k.failed, k.events, k.marker, k.delayed, k.job('abc')]) {
+    for (const key of [k.wait, k.active, k.completed, k.failed, k.events, k.marker, k.delayed, k.job('abc'), k.wake('host:1:ab')]) {
       expect(key.startsWith('brokkr:{emails}:')).toBe(true);
     }
   });

@@ -127,12 +127,23 @@ export class JobPool<J extends PoolJob> {
     this.serve();
   }
 
+  /** Takes a job back if a thread holds it unstarted (its lease was lost); false once it has started. */
+  takeBack(job: J): boolean {
+    for (const run of this.runs.values()) {
+      if (run.job !== job) continue;
+      if (run.fate !== null || !this.slots.takeBack(run.slot, run.runId, 0)) return false;
+      this.release(run);
+      return true;
+    }
+    return false;
+  }
+
   /** Takes back every job threads hold but have not started (close(): they go back to Redis at once). */
   takeBackUnstarted(): J[] {
     const back: J[] = [];
     for (const session of this.threads.all()) {
       for (const run of [...session.runs]) {
-        if (run.fate !== null || !this.slots.takeBack(run.slot, session.threadId, 0)) continue;
+        if (run.fate !== null || !this.slots.takeBack(run.slot, run.runId, 0)) continue;
         this.release(run);
         back.push(run.job as J);
       }
@@ -160,6 +171,7 @@ export class JobPool<J extends PoolJob> {
       const timedOut = reply.kind === 'timeout' || run.fate?.kind === 'timeout';
       this.finish(run, timedOut ? { kind: 'timeout', timeoutMs: run.timeoutMs } : reply);
     }
+    session.idle = report.idle;
     // a report written before the thread saw our last batch does not know what it holds
     if (report.seen === session.lastSent) session.asked = report.want;
     this.serve();
@@ -188,18 +200,25 @@ export class JobPool<J extends PoolJob> {
     if (waiting === 0) for (const thief of asking) if (thief.asked > 0) this.steal(thief);
   }
 
-  /** Takes unstarted jobs from other threads for one that asks: all of a stalled thread's, half of a busy one's. */
+  /**
+   * Takes unstarted jobs from other threads for one that asks and could start them now (up to its
+   * idle room): all of a stalled thread's, half of a busy one's.
+   */
   private steal(thief: Session<RunState>): void {
+    const room = Math.min(thief.asked, thief.idle, this.roomToRecycle(thief));
+    if (room <= 0) return;
     const now = performance.now();
     const loot: RunState[] = [];
     for (const victim of this.threads.all()) {
-      if (victim === thief || loot.length >= thief.asked) continue;
-      const unstarted = [...victim.runs].filter((r) => r.fate === null && this.slots.isWaitingOn(r.slot, victim.threadId));
+      if (victim === thief || loot.length >= room) continue;
+      const unstarted = [...victim.runs].filter((r) => r.fate === null && this.slots.isWaiting(r.slot, r.runId));
       if (unstarted.length === 0) continue;
       const stalled = now - victim.lastReportAt > STALLED_MS;
-      const take = Math.min(thief.asked - loot.length, stalled ? unstarted.length : Math.floor(unstarted.length / 2));
+      const take = Math.min(room - loot.length, stalled ? unstarted.length : Math.ceil(unstarted.length / 2));
       for (const run of unstarted.reverse().slice(0, take)) {
-        if (!this.slots.takeBack(run.slot, victim.threadId, thief.threadId)) continue;
+        const renamed = this.newRunId();
+        if (!this.slots.takeBack(run.slot, run.runId, renamed)) continue;
+        run.runId = renamed;
         victim.runs.delete(run);
         run.session = thief;
         loot.push(run);
@@ -208,9 +227,16 @@ export class JobPool<J extends PoolJob> {
     if (loot.length > 0) this.send(thief, loot);
   }
 
+  /** Run ids are 31-bit and never 0 (a free claim): a stale copy would need two billion runs to collide. */
+  private newRunId(): number {
+    const id = this.nextRunId;
+    this.nextRunId = id >= 0x7fffffff ? 1 : id + 1;
+    return id;
+  }
+
   private newRun(job: J, session: Session<RunState>): RunState {
     const slot = this.slots.takeSlot();
-    const run: RunState = { runId: this.nextRunId++, slot, job, session, timeoutMs: job.timeoutMs, hardDeadline: Infinity, fate: null };
+    const run: RunState = { runId: this.newRunId(), slot, job, session, timeoutMs: job.timeoutMs, hardDeadline: Infinity, fate: null };
     this.runs.set(slot, run);
     if (job.timeoutMs > 0) this.ensureTicker();
     if (!this.dispatchedOnce.has(job)) {
@@ -224,7 +250,7 @@ export class JobPool<J extends PoolJob> {
     const tasks: RunTask[] = [];
     for (const run of runs) {
       const { job, slot, runId } = run;
-      this.slots.giveTo(slot, session.threadId);
+      this.slots.offer(slot, runId);
       session.runs.add(run);
       tasks.push({
         runId,
@@ -255,7 +281,7 @@ export class JobPool<J extends PoolJob> {
     session.runs.delete(run);
     if (session.runs.size === 0) {
       session.idleSince = Date.now();
-      if (session.ending === null && this.roomToRecycle(session) === 0) this.threads.end(session, 'replace');
+      if (session.ending === null && this.roomToRecycle(session) <= 0) this.threads.end(session, 'replace');
     }
   }
 

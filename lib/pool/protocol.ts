@@ -9,7 +9,6 @@ import type { SerializedError } from '../errors';
  *   thread -> main   Report         outcomes of finished jobs, and how many more jobs it can take now
  *   main -> thread   Batch          jobs to run, never more than the last Report asked for
  *   main -> thread   Poke           its cap or queue depth changed: report again
- *   main -> thread   End            the session is over
  *
  * A thread runs at most its cap of jobs at once (the caps of all threads add up to the
  * supervisor's concurrency) and keeps a short queue of jobs to start next, so a finished job is
@@ -33,9 +32,10 @@ export interface ThreadData {
   /** Per run slot: 0, or 1 + the exit code when the run's handler called process.exit(). */
   exitedBy: SharedArrayBuffer;
   /**
-   * Per run slot: the id of the thread the job is given to, or STARTED. A thread starts a job
-   * only by swapping its own id for STARTED; the main thread takes a job back by swapping that
-   * id for another thread's, which fails once the job has started.
+   * Per run slot: the run id of the job waiting in some thread's queue, or STARTED, or 0. A
+   * thread starts a job only by swapping the run id it was sent for STARTED; the main thread takes
+   * a job back by swapping it for a new run id (or 0), which fails once the job has started and
+   * leaves the old copy in the first thread's queue unable to start, even if the slot is reused.
    */
   claim: SharedArrayBuffer;
   /** Per seat (a thread's place in the pool): how many jobs it may run at once. */
@@ -78,18 +78,16 @@ export type OutcomeItems = [runId: number, slot: number, reply: RunReply][];
 export interface Report {
   /** the sequence number of the last Batch the thread had received when it wrote this */
   seen: number;
-  /** how many more jobs it can start now */
+  /** how many more jobs it can take now, to run or to queue */
   want: number;
+  /** how many more it could start at once (its cap less what it runs) */
+  idle: number;
   outcomes: OutcomeItems;
 }
 
 export interface Batch {
   seq: number;
   jobs: RunTask[];
-}
-
-export interface End {
-  end: true;
 }
 
 /** Its cap or queue depth changed: the thread reports again, saying what it can take now. */
@@ -132,7 +130,7 @@ export function decodeBatch(text: string): Batch {
 }
 
 export function encodeReport(report: Report): string {
-  const flat: unknown[] = [report.seen, report.want];
+  const flat: unknown[] = [report.seen, report.want, report.idle];
   for (const [runId, slot, reply] of report.outcomes) {
     const kind = REPLY_KINDS.indexOf(reply.kind);
     flat.push(runId, slot, kind, reply.kind === 'completed' ? reply.result : reply.kind === 'failed' ? reply.error : null);
@@ -143,7 +141,7 @@ export function encodeReport(report: Report): string {
 export function decodeReport(text: string): Report {
   const flat = JSON.parse(text) as unknown[];
   const outcomes: OutcomeItems = [];
-  for (let i = 2; i < flat.length; i += OUTCOME_WIDTH) {
+  for (let i = 3; i < flat.length; i += OUTCOME_WIDTH) {
     const kind = REPLY_KINDS[flat[i + 2] as number];
     const payload = flat[i + 3];
     const reply: RunReply =
@@ -154,13 +152,13 @@ export function decodeReport(text: string): Report {
           : { kind: 'timeout' };
     outcomes.push([flat[i] as number, flat[i + 1] as number, reply]);
   }
-  return { seen: flat[0] as number, want: flat[1] as number, outcomes };
+  return { seen: flat[0] as number, want: flat[1] as number, idle: flat[2] as number, outcomes };
 }
 
 /** Messages from a thread: the hello, or a report encoded as a string. */
 export type FromThread = Hello | string;
-/** Messages to a thread: a batch encoded as a string, a poke, or the end of the session. */
-export type ToThread = string | Poke | End;
+/** Messages to a thread: a batch encoded as a string, or a poke. */
+export type ToThread = string | Poke;
 
 export type RunReply =
   | { kind: 'completed'; result: string }

@@ -35,7 +35,7 @@ export function session(task: SessionTask): Promise<void> {
     const cap = Atomics.load(caps, seat);
     while (running < cap && queue.length > 0) {
       const job = queue.shift()!;
-      if (Atomics.compareExchange(claim, job.slot, threadId, STARTED) !== threadId) continue;
+      if (Atomics.compareExchange(claim, job.slot, job.runId, STARTED) !== job.runId) continue;
       running++;
       void run(job).then((reply) => {
         running--;
@@ -47,13 +47,14 @@ export function session(task: SessionTask): Promise<void> {
   };
 
   const flush = () => {
-    queue = queue.filter((job) => Atomics.load(claim, job.slot) === threadId);
+    queue = queue.filter((job) => Atomics.load(claim, job.slot) === job.runId);
     const cap = Atomics.load(caps, seat);
     const want = cap > 0 ? Math.max(0, cap + Atomics.load(depths, seat) - running - queue.length) : 0;
+    const idle = Math.max(0, cap - running);
     if (outbox.length === 0 && want === lastWant && seen === lastSeen) return;
     lastWant = want;
     lastSeen = seen;
-    const report = encodeReport({ seen, want, outcomes: outbox });
+    const report = encodeReport({ seen, want, idle, outcomes: outbox });
     outbox = [];
     port.postMessage(report);
   };
@@ -66,15 +67,11 @@ export function session(task: SessionTask): Promise<void> {
     });
   };
 
-  return new Promise<void>((resolve) => {
+  // the session ends only when its thread does (the pool terminates it)
+  return new Promise<void>(() => {
     port.on('message', (raw: ToThread) => {
       if (typeof raw !== 'string') {
-        if ('poke' in raw) {
-          schedule();
-          return;
-        }
-        port.close();
-        resolve();
+        schedule(); // a poke: cap or depth changed
         return;
       }
       const batch = decodeBatch(raw);

@@ -2,7 +2,7 @@ import { STARTED, type ThreadData } from './protocol';
 
 /**
  * The memory the main thread shares with every worker thread (see ThreadData): per job slot, who
- * started it and when, whether it called process.exit(), and which thread may start it; per seat
+ * started it and when, whether it called process.exit(), and which run may start; per seat
  * (a thread's place in the pool), its cap and queue depth. Slots and seats are handed out here.
  */
 export class SharedSlots {
@@ -67,22 +67,25 @@ export class SharedSlots {
     return Atomics.load(this.exitedBy, slot);
   }
 
-  /** The run is given to this thread: only it may start it. */
-  giveTo(slot: number, threadId: number): void {
-    Atomics.store(this.claim, slot, threadId);
+  /** The run with this id may start: the thread sent that run id can claim it. */
+  offer(slot: number, runId: number): void {
+    Atomics.store(this.claim, slot, runId);
   }
 
-  /** Whether the run is given to this thread and not started by it yet. */
-  isWaitingOn(slot: number, threadId: number): boolean {
-    return Atomics.load(this.claim, slot) === threadId;
+  /** Whether the run with this id is sent and not started yet. */
+  isWaiting(slot: number, runId: number): boolean {
+    return Atomics.load(this.claim, slot) === runId;
   }
 
-  /** Moves an unstarted run from one thread to another (0: to nobody); false once it has started. */
-  takeBack(slot: number, from: number, to: number): boolean {
-    return Atomics.compareExchange(this.claim, slot, from, to) === from;
+  /**
+   * Takes an unstarted run back, renaming it `to` (0: nobody may start it); false once it has
+   * started. The copy a thread holds under the old id can then never start.
+   */
+  takeBack(slot: number, runId: number, to: number): boolean {
+    return Atomics.compareExchange(this.claim, slot, runId, to) === runId;
   }
 
-  /** A thread swapped its id for STARTED: the handler is being called. */
+  /** A thread swapped the run id for STARTED: the handler is being called. */
   isClaimedStarted(slot: number): boolean {
     return Atomics.load(this.claim, slot) === STARTED;
   }

@@ -15,6 +15,8 @@ export interface Session<R> {
   ready: boolean;
   /** how many jobs the thread asked for in its last report; 0 once answered */
   asked: number;
+  /** how many more jobs it could start at once, as of its last report */
+  idle: number;
   /** sequence number of the last batch sent */
   lastSent: number;
   lastReportAt: number;
@@ -149,6 +151,7 @@ export class ThreadSessions<R> {
       threadId: 0,
       ready: false,
       asked: 0,
+      idle: 0,
       lastSent: 0,
       lastReportAt: 0,
       runs: new Set(),

@@ -30,6 +30,8 @@ export interface RedisBrokerOptions extends ConnectionSettings {
   clientName: string;
   /** for supervisors: how writes treat events and stalls */
   policy?: WritePolicy;
+  /** for supervisors: its id, which names the key its own waits can be ended through */
+  waiterId?: string;
 }
 
 /**
@@ -58,6 +60,8 @@ export class RedisBroker implements Broker {
   private readonly blocking = new Map<string, WithScripts<Redis>>();
   private readonly keysByQueue = new Map<string, QueueKeys>();
   private readonly policy: WritePolicy;
+  /** waits for work in flight, per queue */
+  private readonly waiting = new Map<string, Promise<unknown>>();
   private closing = false;
 
   constructor(private readonly options: RedisBrokerOptions) {
@@ -106,15 +110,35 @@ export class RedisBroker implements Broker {
    * runs the script the moment the wait ends, so a woken supervisor gets its jobs already leased,
    * one round trip after the enqueue that woke it.
    */
-  waitForWork(queue: string, lease: LeaseRequest, maxWaitMs: number): Promise<TurnResult> {
+  waitForWork(queue: string, lease: LeaseRequest | null, maxWaitMs: number): Promise<TurnResult> {
     const conn = this.blockingConnection(`work:${queue}`);
+    const k = this.keys(queue);
     const [keys, args] = this.turnArguments(queue, [], lease);
-    return this.call(async () => {
-      const woke = conn.bzpopmin(this.keys(queue).marker, Math.max(1, maxWaitMs) / 1000);
+    const result = this.call(async () => {
+      const woke = conn.bzpopmin(k.marker, k.wake(this.waiterId()), Math.max(1, maxWaitMs) / 1000);
       const turned = conn.brokkrTurn(keys.length, ...keys, ...args);
-      const [, reply] = await Promise.all([woke, turned]);
-      return decodeTurn(reply);
+      const [popped, reply] = await Promise.all([woke, turned]);
+      return { ...decodeTurn(reply), woken: popped?.[0] === k.marker };
     });
+    const settled = result.catch(() => undefined);
+    this.waiting.set(queue, settled);
+    void settled.finally(() => {
+      if (this.waiting.get(queue) === settled) this.waiting.delete(queue);
+    });
+    return result;
+  }
+
+  async endWaits(): Promise<void> {
+    const pending = [...this.waiting];
+    if (pending.length === 0) return;
+    const ttl = BLOCK_LIMIT_MS + this.options.commandTimeoutMs;
+    try {
+      await Promise.all(pending.map(([queue]) => this.call(() => this.redis.brokkrWake(1, this.keys(queue).wake(this.waiterId()), ttl))));
+    } catch {
+      // Redis unreachable: the waits fail on their own, or are cut off below
+    }
+    const ended = Promise.all(pending.map(([, wait]) => wait));
+    await Promise.race([ended, new Promise((r) => setTimeout(r, this.options.commandTimeoutMs).unref())]);
   }
 
   async renew(queue: string, runs: Run[], leaseMs: number): Promise<string[]> {
@@ -204,6 +228,11 @@ export class RedisBroker implements Broker {
     const quit = this.redis.quit().catch(() => undefined);
     await Promise.race([quit, new Promise((r) => setTimeout(r, QUIT_WAIT_MS).unref())]);
     await disconnect(this.redis);
+  }
+
+  private waiterId(): string {
+    if (!this.options.waiterId) throw new BrokerError('waitForWork needs the waiterId option (the supervisor id)');
+    return this.options.waiterId;
   }
 
   private turnArguments(queue: string, writes: Write[], lease: LeaseRequest | null): [string[], (string | number)[]] {

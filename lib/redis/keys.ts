@@ -22,6 +22,8 @@ export interface QueueKeys {
   /** the prefix of a job's hash; `job(id)` gives the full key */
   readonly jobPrefix: string;
   job(id: string): string;
+  /** zset one supervisor's waits also block on, so that it can end them itself (see wake-1.lua) */
+  wake(waiter: string): string;
 }
 
 /** The name a connection gives itself (CLIENT SETNAME), so `CLIENT LIST` shows who is who. */
@@ -42,5 +44,6 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     marker: `${base}marker`,
     jobPrefix,
     job: (id: string) => jobPrefix + id,
+    wake: (waiter: string) => `${base}wake:${waiter}`,
   };
 }

@@ -15,6 +15,7 @@ const SCRIPT_FILES = {
   brokkrTurn: 'turn-7.lua',
   brokkrRenew: 'renew-1.lua',
   brokkrExpired: 'expired-3.lua',
+  brokkrWake: 'wake-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -1,10 +1,12 @@
 import type { Broker, DroppedId, LeasedJob, LeaseRequest, TurnResult, Write, WriteResult } from '../broker';
-import { withRetry } from '../retry';
+import { isRetryable, withRetry } from '../retry';
 import { backoffDelay, Latch, sleep, Wakeup } from './notifier';
 import type { HeldRun } from './runs';
 
 /** Passes (a turn per queue) in flight at once. */
 const MAX_PASSES = 2;
+/** Most outcomes one turn writes, so that a turn stays short even with a large backlog. */
+const MAX_WRITES_PER_TURN = 1000;
 
 /** A write waiting for (or riding on) a turn, with the run it is about. */
 export interface PendingWrite {
@@ -75,11 +77,6 @@ export class FetchLoop {
     this.done = this.loop();
   }
 
-  /** Something changed (a slot freed, jobs were taken): see whether to lease. */
-  kick(): void {
-    this.wakeup.notify();
-  }
-
   write(pending: PendingWrite): void {
     let list = this.outbox.get(pending.queue);
     if (!list) {
@@ -100,6 +97,7 @@ export class FetchLoop {
   /** No more leases; blocking waits are ended. Jobs a wait leased as it ended still reach `leased`. */
   async stopLeasing(): Promise<void> {
     this.leasing = false;
+    await this.broker.endWaits();
     await this.broker.interruptBlocking();
     await Promise.allSettled([...this.waits.values()]);
   }
@@ -178,8 +176,7 @@ export class FetchLoop {
   private async pass(): Promise<void> {
     for (const [index, queue] of this.options.queues.entries()) {
       if (this.stopped) break;
-      const writes = this.outbox.get(queue) ?? [];
-      this.outbox.delete(queue);
+      const writes = this.takeWrites(queue);
       const room = this.leasing ? this.room() : 0;
       const canLease = room > 0 && !this.waits.has(queue) && !this.drained.has(queue);
       const count = canLease ? Math.min(room, this.options.fetchBatchSize) : 0;
@@ -196,11 +193,22 @@ export class FetchLoop {
         this.leasePending -= count;
       }
       writes.forEach((w, i) => {
-        this.hooks.written(w, result.written[i]!, result.now);
+        this.guarded(() => this.hooks.written(w, result.written[i]!, result.now));
       });
       this.settle(writes.length);
       this.afterLease(index, queue, count, result);
     }
+  }
+
+  /** The writes waiting for a queue, at most MAX_WRITES_PER_TURN (after an outage there can be many). */
+  private takeWrites(queue: string): PendingWrite[] {
+    const all = this.outbox.get(queue);
+    if (!all) return [];
+    if (all.length <= MAX_WRITES_PER_TURN) {
+      this.outbox.delete(queue);
+      return all;
+    }
+    return all.splice(0, MAX_WRITES_PER_TURN);
   }
 
   private turn(queue: string, pending: PendingWrite[], count: number): Promise<TurnResult> {
@@ -232,25 +240,45 @@ export class FetchLoop {
 
   /** Blocks on the marker of every empty queue while there is room for work. */
   private armWaits(): void {
-    const want = this.leasing && !this.stopped ? this.room() : 0;
-    if (want <= 0) return;
+    if (!this.leasing || this.stopped || this.room() <= 0) return;
     for (const [index, queue] of this.options.queues.entries()) {
       if (!this.drained.has(queue) || this.waits.has(queue)) continue;
-      const count = Math.min(want, this.options.fetchBatchSize);
-      const wait = this.broker.waitForWork(queue, this.leaseRequest(count), this.blockFor(queue)).then(
+      // queues after the first share what room is left; a wait with none still wakes us, leasing nothing
+      const count = Math.max(0, Math.min(this.room(), this.options.fetchBatchSize));
+      this.leasePending += count;
+      const wait = this.broker.waitForWork(queue, count > 0 ? this.leaseRequest(count) : null, this.blockFor(queue)).then(
         (result) => {
-          this.waits.delete(queue);
-          this.afterLease(index, queue, count, result);
-          this.wakeup.notify();
+          this.settleWait(queue, count);
+          // woken with no room to lease: the work is still there, for the next pass to lease
+          if (count === 0 && result.woken) this.drained.delete(queue);
+          this.guarded(() => this.afterLease(index, queue, count, result));
         },
-        () => {
+        (err: unknown) => {
           // an outage or close(): the next pass leases with a plain turn, retried with backoff
-          this.waits.delete(queue);
+          this.settleWait(queue, count);
           this.drained.delete(queue);
-          this.wakeup.notify();
+          if (!this.stopped && this.leasing && !isRetryable(err)) {
+            this.hooks.error(err);
+            this.backoffUntil = Date.now() + backoffDelay(this.failures++);
+          }
         },
       );
       this.waits.set(queue, wait);
+    }
+  }
+
+  private settleWait(queue: string, count: number): void {
+    this.waits.delete(queue);
+    this.leasePending -= count;
+    this.wakeup.notify();
+  }
+
+  /** A hook that throws (a user's logger, say) is reported, never left as an unhandled rejection. */
+  private guarded(action: () => void): void {
+    try {
+      action();
+    } catch (err) {
+      this.hooks.error(err);
     }
   }
 

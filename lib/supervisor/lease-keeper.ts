@@ -15,7 +15,7 @@ export interface LeaseKeeperHooks {
   /** the leases this supervisor holds right now */
   held(): Iterable<HeldLease>;
   /** a lease of ours was found taken over */
-  lost(queue: string, id: string): void;
+  lost(queue: string, run: Run): void;
   /** jobs of another (dead) supervisor put back or failed */
   reaped(queue: string, runs: Run[], results: WriteResult[], now: number): void;
   error(err: unknown): void;
@@ -89,7 +89,7 @@ export class LeaseKeeper {
       try {
         for (const run of runs) mine.add(run.id);
         const lost = await this.broker.renew(queue, runs, this.options.leaseMs);
-        for (const id of lost) this.hooks.lost(queue, id);
+        for (const id of lost) this.hooks.lost(queue, runs.find((r) => r.id === id)!);
       } catch (err) {
         this.hooks.error(err);
         return; // no reaping without having renewed: another's lease may only look expired to us

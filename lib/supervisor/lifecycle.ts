@@ -87,6 +87,7 @@ export class Lifecycle {
       commandTimeoutMs: o.commandTimeoutMs,
       retryMaxDelayMs: o.retryMaxDelayMs,
       policy: { eventsMaxLen: o.eventsMaxLen, eventDataMaxBytes: o.eventDataMaxBytes, maxStalls: o.maxStalls },
+      waiterId: this.id,
     });
     let handlerNames = new Set<string>();
     const fetch: FetchLoop = new FetchLoop(
@@ -104,12 +105,14 @@ export class Lifecycle {
         leased: (queueIndex, queue, jobs, dropped) => {
           for (const d of dropped) {
             const why = d.reason === 'missing' ? 'its record no longer exists' : `its record is ${d.status}, not queued`;
-            o.logger.warn(`${LOG_PREFIX} dropped job id ${d.id} from the wait list of queue ${queue}: ${why}`);
+            this.log('warn', `dropped job id ${d.id} from the wait list of queue ${queue}: ${why}`);
           }
           for (const job of jobs) {
             const run = runs.hold(queueIndex, queue, job);
             const refused = runs.refusal(run, handlerNames);
             if (refused) fetch.write({ queue, write: refused, run });
+            // leased by a turn that was under way when close() began: straight back
+            else if (this.closing) fetch.write({ queue, write: releaseWrite(run, 'free', 'shutdown'), run });
             else ready.push(queueIndex, run);
           }
           pool.offer();
@@ -133,7 +136,10 @@ export class Lifecycle {
         waiting: () => ready.size,
         take: (max) => ready.take(max),
         giveBack: (jobs) => {
-          for (const run of [...jobs].reverse()) ready.giveBack(run.queueIndex, run);
+          for (const run of [...jobs].reverse()) {
+            if (this.closing) fetch.write({ queue: run.queue, write: releaseWrite(run, 'free', 'shutdown'), run });
+            else ready.giveBack(run.queueIndex, run);
+          }
           pool.offer();
         },
         queueAhead: () => ready.target() > 0,
@@ -162,8 +168,15 @@ export class Lifecycle {
       { queues: o.queues, leaseMs: o.leaseMs, failedTtlMs: o.failedTtlMs },
       {
         held: () => runs.leases(),
-        lost: (queue, id) =>
-          o.logger.warn(`${LOG_PREFIX} lost the lease of job ${id} in queue ${queue}; its outcome will not be written here`),
+        lost: (queue, lost) => {
+          const run = runs.find(lost.id, lost.token);
+          // not started yet: it is not run here at all; its new owner runs it
+          if (run && (ready.remove(run.queueIndex, run) || pool.takeBack(run))) {
+            runs.forget(run, 'its lease passed to another supervisor before it started');
+          } else {
+            this.log('warn', `lost the lease of job ${lost.id} in queue ${queue}; its outcome will not be written here`);
+          }
+        },
         reaped: (queue, reaped, results, now) => runs.reaped(queue, results, reaped, now),
         error: this.report,
       },
@@ -188,8 +201,9 @@ export class Lifecycle {
       await p.pool.terminateAll('shutdown');
       if (!(await this.allWritten(p, FINAL_WRITE_MS))) {
         const left = await p.fetch.abandon();
-        this.options.logger.error(
-          `${LOG_PREFIX} closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`,
+        this.log(
+          'error',
+          `closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`,
         );
       }
     }
@@ -210,6 +224,15 @@ export class Lifecycle {
     return result;
   }
 
+  /** Writes to the user's logger, which must never break the supervisor. */
+  private log(level: 'warn' | 'error', message: string): void {
+    try {
+      this.options.logger[level](`${LOG_PREFIX} ${message}`);
+    } catch {
+      // a logger that throws is ignored
+    }
+  }
+
   /** One warning at start when the server is set to lose accepted jobs (see the README's Durability section). */
   private async warnIfUnsafe(broker: RedisBroker): Promise<void> {
     let settings: Awaited<ReturnType<RedisBroker['durabilitySettings']>>;
@@ -228,8 +251,9 @@ export class Lifecycle {
       problems.push(`maxmemory-policy is "${settings.evictionPolicy}": Redis may evict job records under memory pressure`);
     }
     if (problems.length > 0) {
-      this.options.logger.warn(
-        `${LOG_PREFIX} the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`,
+      this.log(
+        'warn',
+        `the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`,
       );
     }
   }

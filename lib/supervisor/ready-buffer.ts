@@ -56,6 +56,16 @@ export class ReadyBuffer<T> {
     this.count++;
   }
 
+  /** Takes one job out, wherever it waits; false when it is not here. */
+  remove(queueIndex: number, item: T): boolean {
+    const items = this.byQueue[queueIndex]!;
+    const at = items.indexOf(item);
+    if (at < 0) return false;
+    items.splice(at, 1);
+    this.count--;
+    return true;
+  }
+
   /** Up to `max` jobs, the first queue's first. */
   take(max: number): T[] {
     const out: T[] = [];

@@ -108,12 +108,21 @@ export class Runs {
     }
   }
 
+  /** Finds a held run by its lease. */
+  find(id: string, token: string): HeldRun | undefined {
+    const run = this.held.get(id);
+    return run?.token === token ? run : undefined;
+  }
+
+  /** A run that will never be written by this supervisor (its lease passed on): let go, reported as dropped. */
+  forget(run: HeldRun, reason: string): void {
+    this.letGo(run);
+    this.emit('dropped', { job: run.info, reason });
+  }
+
   /** The broker confirmed (or refused) a write: the run is let go and its event emitted. */
   written(run: HeldRun, write: Write, result: WriteResult, now: number): void {
-    if (this.held.get(run.id) === run) this.held.delete(run.id);
-    if (this.held.size === 0 && this.emptyWaiters.length > 0) {
-      for (const resolve of this.emptyWaiters.splice(0)) resolve();
-    }
+    this.letGo(run);
     const job = run.info;
     switch (result.state) {
       case 'refused':
@@ -132,6 +141,13 @@ export class Runs {
       case 'already':
         if (write.kind === 'complete') this.emit('completed', { job, result: JSON.parse(write.result), finishedAt: now });
         else if (write.kind === 'fail') this.emit('failed', { job, error: JSON.parse(write.error) as SerializedError, finishedAt: now });
+    }
+  }
+
+  private letGo(run: HeldRun): void {
+    if (this.held.get(run.id) === run) this.held.delete(run.id);
+    if (this.held.size === 0 && this.emptyWaiters.length > 0) {
+      for (const resolve of this.emptyWaiters.splice(0)) resolve();
     }
   }
 
