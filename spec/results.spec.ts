@@ -38,9 +38,13 @@ describe('results from any process', () => {
     const refs = await queue.enqueueBulk(Array.from({ length: 50 }, (_, i) => ({ name: 'sleep', data: { ms: 5, value: i } })));
     const waits = refs.map((r) => queue.waitForResult(r.id, { timeoutMs: 15_000 }));
     const admin = new Redis(redisUrl());
+    const readers = async () =>
+      ((await admin.client('LIST')) as string).split('\n').filter((l) => l.includes(`name=brokkr:queue:${name}:events`)).length;
     try {
-      const clients = (await admin.client('LIST')) as string;
-      expect(clients.split('\n').filter((l) => l.includes(`name=brokkr:queue:${name}:events`))).toHaveLength(1);
+      // the reader connects once the waiters are registered
+      await waitFor(async () => (await readers()) > 0, 5_000, 'the reader connection');
+      await waitFor(() => (queue as unknown as { waiter: { waiting: number } }).waiter.waiting === 50, 5_000, 'all 50 waiters registered');
+      expect(await readers()).toBe(1);
       const sup = h.supervisor({ queues: [name], concurrency: 8, handlers: { sleep: fixture('sleep') } });
       await sup.start();
       await expect(Promise.all(waits)).resolves.toEqual(refs.map((_, i) => i));
