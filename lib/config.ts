@@ -1,10 +1,22 @@
 import { availableParallelism } from 'node:os';
-import type { RedisOptions } from 'ioredis';
+import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 import { ValidationError } from './errors';
+import { redact } from './redact';
 import type { Logger } from './logger';
 
-/** A Redis URL (`redis://host:port/db`) or ioredis options. */
-export type ConnectionOptions = string | RedisOptions;
+/**
+ * Where Redis is: a URL (`redis://user:pass@host:port/db`, `rediss://` for TLS), ioredis options
+ * (TLS settings, or `{ sentinels: [{ host, port }], name }` for Sentinel), `{ cluster: [...] }`
+ * for a Redis Cluster, or an ioredis `Redis` or `Cluster` instance, whose settings brokkr copies
+ * for connections of its own (the instance itself is left alone).
+ */
+export type ConnectionOptions = string | RedisOptions | ClusterConnection | Redis | Cluster;
+
+/** A Redis Cluster: some of its nodes to start from, and ioredis cluster options. */
+export interface ClusterConnection {
+  cluster: ClusterNode[];
+  options?: ClusterOptions;
+}
 
 /** A handler module: a path (relative paths resolve against the process's working directory) or a file URL. */
 export type HandlerModule = string | URL;
@@ -222,7 +234,18 @@ function checkKind(kind: Kind, value: unknown, key: string): string | null {
     case 'string':
       return typeof value === 'string' && value.length > 0 && !/[{}]/.test(value) ? null : 'must be a non-empty string without braces';
     case 'connection':
-      return typeof value === 'string' || (typeof value === 'object' && value !== null) ? null : 'must be a Redis URL or ioredis options';
+      if (typeof value === 'string') return /^rediss?:\/\//.test(value) ? null : 'must be a redis:// or rediss:// URL';
+      if (typeof value !== 'object' || value === null)
+        return 'must be a Redis URL, ioredis options, { cluster: [...] } or an ioredis instance';
+      if ('cluster' in value) {
+        const nodes = (value as { cluster: unknown }).cluster;
+        const ok =
+          Array.isArray(nodes) &&
+          nodes.length > 0 &&
+          nodes.every((n) => typeof n === 'string' || typeof n === 'number' || (typeof n === 'object' && n !== null));
+        return ok ? null : 'cluster must be a non-empty array of { host, port } nodes';
+      }
+      return null;
     case 'logger':
       return typeof value === 'object' &&
         value !== null &&
@@ -251,7 +274,7 @@ function isModule(v: unknown): v is HandlerModule {
 }
 
 function describe(v: unknown): string {
-  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'string') return JSON.stringify(redact(v));
   if (Array.isArray(v)) return 'an array';
   if (v instanceof URL) return v.href;
   return v === null ? 'null' : typeof v === 'object' ? 'an object' : String(v);

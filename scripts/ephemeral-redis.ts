@@ -22,6 +22,8 @@ export interface EphemeralRedis {
 }
 
 export interface EphemeralRedisOptions {
+  /** Listen here (a free port is found otherwise). */
+  port?: number;
   /** Turn on the append-only file (fsync every write), so a killed server restarts with its data. */
   appendOnly?: boolean;
   /** Extra `--name value` arguments. */
@@ -49,7 +51,7 @@ export function ensureRedisServer(log: (line: string) => void = () => undefined)
 
 export async function startEphemeralRedis(options: EphemeralRedisOptions = {}): Promise<EphemeralRedis> {
   const binary = ensureRedisServer((line) => process.stderr.write(`${line}\n`));
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'brokkr-redis-'));
   const args = [
     '--port',
@@ -136,7 +138,7 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -155,7 +157,7 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-function which(cmd: string): string | null {
+export function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
   const path = r.stdout.trim();
   if (r.status === 0 && path) return path;

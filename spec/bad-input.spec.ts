@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { ErrorCodes } from '../lib/errors';
 import { Queue } from '../lib/queue';
 import { Supervisor } from '../lib/supervisor/supervisor';
-import { Harness, fixture, memoryLogger, redisUrl, uniqueQueue, waitFor } from './support/helpers';
+import { adminClient, connection, Harness, fixture, memoryLogger, scanKeys, uniqueQueue, waitFor } from './support/helpers';
 
 const h = new Harness();
 afterEach(() => h.closeAll());
@@ -24,8 +23,7 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
       code: ErrorCodes.VALIDATION,
       message: expect.stringContaining(message),
     });
-    const redis = spawnSync('redis-cli', ['-u', redisUrl(), '--scan', '--pattern', `*{${name}}*`], { encoding: 'utf8' });
-    expect(redis.stdout.trim()).toBe('');
+    expect(await scanKeys(`*{${name}}*`)).toEqual([]);
   });
 
   it('refuses cyclic data and oversized payloads, naming the size and the limit', async () => {
@@ -36,7 +34,7 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
       code: ErrorCodes.VALIDATION,
       message: expect.stringContaining('circular'),
     });
-    const small = new Queue(uniqueQueue(), { connection: redisUrl(), maxPayloadBytes: 100 });
+    const small = new Queue(uniqueQueue(), { connection: connection(), maxPayloadBytes: 100 });
     try {
       await expect(small.enqueue('echo', 'x'.repeat(200))).rejects.toMatchObject({
         message: expect.stringMatching(/202 bytes.*limit of 100/),
@@ -57,8 +55,7 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
     ).rejects.toMatchObject({
       message: expect.stringContaining('jobs[1]'),
     });
-    const keys = spawnSync('redis-cli', ['-u', redisUrl(), '--scan', '--pattern', `*{${name}}*`], { encoding: 'utf8' });
-    expect(keys.stdout.trim()).toBe('');
+    expect(await scanKeys(`*{${name}}*`)).toEqual([]);
   });
 
   it('turns a Date into its ISO string', async () => {
@@ -137,14 +134,19 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
   });
 
   it('fails start() with an error naming a handler module that cannot be loaded', async () => {
-    const missing = new Supervisor({ connection: redisUrl(), queues: [uniqueQueue()], threads: 1, handlers: { x: '/nowhere/handler.js' } });
+    const missing = new Supervisor({
+      connection: connection(),
+      queues: [uniqueQueue()],
+      threads: 1,
+      handlers: { x: '/nowhere/handler.js' },
+    });
     await expect(missing.start()).rejects.toMatchObject({
       code: ErrorCodes.HANDLER_LOAD,
       message: expect.stringContaining('/nowhere/handler.js'),
     });
     await missing.close();
     const noDefault = new Supervisor({
-      connection: redisUrl(),
+      connection: connection(),
       queues: [uniqueQueue()],
       threads: 1,
       handlers: { x: fixture('no-default') },
@@ -162,8 +164,10 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
       { name: 'echo', data: 3 },
     ]);
     const prefix = `brokkr:{${name}}:job:`;
-    spawnSync('redis-cli', ['-u', redisUrl(), 'HSET', prefix + bad!.id, 'data', '{not json']);
-    spawnSync('redis-cli', ['-u', redisUrl(), 'DEL', prefix + gone!.id]);
+    const admin = adminClient();
+    await admin.hset(prefix + bad!.id, 'data', '{not json');
+    await admin.del(prefix + gone!.id);
+    admin.disconnect();
     const logger = memoryLogger();
     const sup = h.supervisor({ queues: [name], handlers: { echo: fixture('echo') }, logger });
     await sup.start();

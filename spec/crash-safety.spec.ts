@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +5,16 @@ import { startEphemeralRedis } from '../scripts/ephemeral-redis';
 import { ErrorCodes } from '../lib/errors';
 import { Queue } from '../lib/queue';
 import { Supervisor } from '../lib/supervisor/supervisor';
-import { Harness, fixture, memoryLogger, redisUrl, spawnSupervisor, uniqueQueue, waitFor, type ChildSupervisor } from './support/helpers';
+import {
+  adminClient,
+  Harness,
+  fixture,
+  memoryLogger,
+  spawnSupervisor,
+  uniqueQueue,
+  waitFor,
+  type ChildSupervisor,
+} from './support/helpers';
 
 const h = new Harness();
 const children: ChildSupervisor[] = [];
@@ -21,7 +29,6 @@ describe('a supervisor killed with SIGKILL', () => {
     const queue = h.queue(name);
     const jobs = await queue.enqueueBulk(['a', 'b', 'c'].map((value) => ({ name: 'slow', data: { value }, opts: { timeoutMs: 0 } })));
     const doomed = spawnSupervisor({
-      url: redisUrl(),
       queues: [name],
       handlers: { slow: 'slow-first' },
       options: { concurrency: 3, leaseMs: 600 },
@@ -58,7 +65,7 @@ describe('a supervisor killed with SIGKILL', () => {
     let hosts = 0;
     while ((await queue.getJob(poison.id))?.status !== 'failed') {
       expect(hosts).toBeLessThan(6);
-      const host = spawnSupervisor({ url: redisUrl(), queues: [name], handlers: { poison: 'kill-host' }, options });
+      const host = spawnSupervisor({ queues: [name], handlers: { poison: 'kill-host' }, options });
       children.push(host);
       hosts++;
       // a host that finds the job failed already lives on; one that runs it dies
@@ -77,7 +84,7 @@ describe('leases', () => {
   it('a supervisor frozen past its lease (SIGSTOP) loses the job to another, and its late outcome is dropped', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const frozen = spawnSupervisor({ url: redisUrl(), queues: [name], handlers: { sleep: 'sleep' }, options: { leaseMs: 500 } });
+    const frozen = spawnSupervisor({ queues: [name], handlers: { sleep: 'sleep' }, options: { leaseMs: 500 } });
     children.push(frozen);
     await frozen.ready;
     const job = await queue.enqueue('sleep', { ms: 1_000, value: 'result' });
@@ -124,7 +131,9 @@ describe('leases', () => {
     await sup.start();
     const job = await queue.enqueue('sleep', { ms: 500 });
     await waitFor(async () => (await queue.getJob(job.id))?.status === 'active', 10_000, 'job active');
-    spawnSync('redis-cli', ['-u', redisUrl(), 'DEL', `brokkr:{${name}}:job:${job.id}`]);
+    const admin = adminClient();
+    await admin.del(`brokkr:{${name}}:job:${job.id}`);
+    admin.disconnect();
     await waitFor(() => dropped.length === 1, 10_000, 'dropped event');
     expect(dropped[0]).toBe(`${job.id}: the job record no longer exists`);
     const next = await queue.enqueue('sleep', { ms: 1, value: 'next' });
@@ -136,7 +145,7 @@ describe('shutdown', () => {
   it('SIGTERM lets the job in flight finish, then the process exits by itself', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const host = spawnSupervisor({ url: redisUrl(), queues: [name], handlers: { sleep: 'sleep' }, options: { handleSignals: true } });
+    const host = spawnSupervisor({ queues: [name], handlers: { sleep: 'sleep' }, options: { handleSignals: true } });
     children.push(host);
     await host.ready;
     const job = await queue.enqueue('sleep', { ms: 800, value: 'finished' });
@@ -151,7 +160,6 @@ describe('shutdown', () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
     const host = spawnSupervisor({
-      url: redisUrl(),
       queues: [name],
       handlers: { spin: 'spin' },
       options: { handleSignals: true, shutdownGraceMs: 60_000 },

@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
 import { ErrorCodes } from '../lib/errors';
 import { decodeStreamEvent, type StreamEvent } from '../lib/event-codec';
 import { queueKeys } from '../lib/redis/keys';
-import { Harness, fixture, redisUrl, uniqueQueue, waitFor } from './support/helpers';
+import { adminClient, Harness, fixture, uniqueQueue, waitFor } from './support/helpers';
 
 const h = new Harness();
 afterEach(() => h.closeAll());
@@ -13,7 +12,7 @@ function waitersOf(queue: unknown): number {
 }
 
 async function streamEvents(queue: string): Promise<StreamEvent[]> {
-  const admin = new Redis(redisUrl());
+  const admin = adminClient();
   try {
     const entries = await admin.xrange(queueKeys('brokkr', queue).events, '-', '+');
     return entries.map(([, flat]) => {
@@ -94,7 +93,7 @@ describe("one event payload, locally and in the queue's stream", () => {
     expect(byJob(failed.id).error).toMatchObject({ name: 'TypeError', message: 'bad input here', code: 'E_BAD' });
     expect(byJob(failed.id).error).not.toHaveProperty('stack');
     // every entry stays small however large the result
-    const admin = new Redis(redisUrl());
+    const admin = adminClient();
     try {
       const entries = await admin.xrange(queueKeys('brokkr', name).events, '-', '+');
       for (const [, flat] of entries) expect(flat.join('').length).toBeLessThan(400);

@@ -1,9 +1,6 @@
-import { Redis } from 'ioredis';
 import { ErrorCodes } from '../lib/errors';
 import { queueKeys } from '../lib/redis/keys';
-import { Harness, fixture, memoryLogger, redisUrl, uniqueQueue, waitFor } from './support/helpers';
-
-const adminClient = () => new Redis(redisUrl());
+import { adminClient, Harness, fixture, memoryLogger, uniqueQueue, waitFor } from './support/helpers';
 
 const h = new Harness();
 afterEach(() => h.closeAll());
@@ -124,12 +121,15 @@ describe('supervisor lifecycle', () => {
     const name = uniqueQueue();
     const sup = h.supervisor({ queues: [name], handlers: { sleep: fixture('sleep') } });
     await sup.start();
-    const admin = new Redis(redisUrl());
+    const admin = adminClient();
     try {
-      await new Promise((r) => setTimeout(r, 300));
-      const clients = (await admin.client('LIST')) as string;
-      const blocking = clients.split('\n').find((l) => l.includes(`name=brokkr:supervisor:${sup.id}:work:${name}`));
-      expect(blocking).toContain('cmd=bzpopmin');
+      const blocked = async () => {
+        const nodes = 'nodes' in admin ? admin.nodes('all') : [admin];
+        const lists = await Promise.all(nodes.map((n) => n.client('LIST') as Promise<string>));
+        return lists.flatMap((l) => l.split('\n')).find((l) => l.includes(`name=brokkr:supervisor:${sup.id}:work:${name}`)) ?? '';
+      };
+      await waitFor(async () => (await blocked()).includes('cmd=bzpopmin'), 5_000, 'the wait to block');
+      expect(await blocked()).toContain('cmd=bzpopmin');
     } finally {
       admin.disconnect();
     }

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Write } from '../lib/broker';
 import { RedisBroker } from '../lib/redis/broker';
 import { queueKeys } from '../lib/redis/keys';
 import { isAllowed, JOB_STATUSES, type JobStatus, type WriteReply } from '../lib/states';
-import { redisUrl, uniqueQueue } from './support/helpers';
+import { adminClient, connection, uniqueQueue } from './support/helpers';
 
 /**
  * Every write a script makes, table-driven: a record in each status, a write presenting its own
@@ -64,12 +64,12 @@ const TABLE: Row[] = [
   row('missing', OWN, 'stalled (lease expired)', 'gone', 'missing'),
 ];
 
-let admin: Redis;
+let admin: Redis | Cluster;
 let broker: RedisBroker;
 beforeAll(() => {
-  admin = new Redis(redisUrl());
+  admin = adminClient();
   broker = new RedisBroker({
-    connection: redisUrl(),
+    connection: connection(),
     prefix: 'brokkr',
     clientName: 'scripts-spec',
     commandTimeoutMs: 5_000,

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type {
   Broker,
   DurabilitySettings,
@@ -16,8 +15,9 @@ import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
 import { decodeStreamEvent, type StreamEvent } from '../event-codec';
 import { BrokerHealth } from '../health';
 import { type JobInfo, STORED_OPTIONS } from '../job';
-import { type ConnectionSettings, createConnection, disconnect } from './connection';
+import { type ConnectionSettings, createConnection, disconnect, type RedisClient } from './connection';
 import { type QueueKeys, queueKeys } from './keys';
+import { redact } from '../redact';
 import { jobFromHash, outcomeFromFields } from './records';
 import { decodeTurn } from './replies';
 import { defineScripts, type WithScripts } from './scripts';
@@ -56,8 +56,8 @@ const DEFAULT_POLICY: WritePolicy = { eventsMaxLen: 10_000, eventDataMaxBytes: 2
 export class RedisBroker implements Broker {
   readonly health = new BrokerHealth();
   readonly maxBlockMs = BLOCK_LIMIT_MS;
-  private readonly redis: WithScripts<Redis>;
-  private readonly blocking = new Map<string, WithScripts<Redis>>();
+  private readonly redis: WithScripts<RedisClient>;
+  private readonly blocking = new Map<string, WithScripts<RedisClient>>();
   private readonly keysByQueue = new Map<string, QueueKeys>();
   private readonly policy: WritePolicy;
   /** waits for work in flight, per queue */
@@ -258,7 +258,7 @@ export class RedisBroker implements Broker {
       return result;
     } catch (err) {
       if (err instanceof BrokkrError) throw err;
-      const message = (err as Error)?.message ?? String(err);
+      const message = redact((err as Error)?.message ?? String(err));
       if (isTransient(err)) {
         if (!this.closing) this.health.markDown(err);
         throw new BrokerUnavailableError(`Redis could not be reached: ${message}`, err);
@@ -267,7 +267,7 @@ export class RedisBroker implements Broker {
     }
   }
 
-  private watch(conn: Redis): void {
+  private watch(conn: RedisClient): void {
     // socket errors surface as failed operations and as broker:down; the listener keeps ioredis quiet
     conn.on('error', () => undefined);
     conn.on('close', () => {
@@ -275,7 +275,7 @@ export class RedisBroker implements Broker {
     });
   }
 
-  private blockingConnection(purpose: string): WithScripts<Redis> {
+  private blockingConnection(purpose: string): WithScripts<RedisClient> {
     let conn = this.blocking.get(purpose);
     if (!conn) {
       const name = `${this.options.clientName}:${purpose}`;

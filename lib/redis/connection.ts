@@ -1,5 +1,8 @@
-import { Redis, type RedisOptions } from 'ioredis';
-import type { ConnectionOptions } from '../config';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import type { ClusterConnection, ConnectionOptions } from '../config';
+
+/** A connection to one Redis (plain, or found through Sentinel) or to a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
 
 export type ConnectionRole = 'command' | 'blocking';
 
@@ -13,25 +16,55 @@ export interface ConnectionSettings {
 }
 
 /**
- * Who retries what, on purpose: ioredis only reconnects sockets. It never retries or resends a
- * command itself (maxRetriesPerRequest 0, no resend after a reconnect): a command issued or in
- * flight during an outage fails at once, and brokkr's own retry (withRetry, p-retry) decides
- * whether to run it again, which every script allows. A blocking wait that was in flight when
- * Redis restarted therefore fails visibly instead of coming back empty seconds later.
- * Commands and blocking reads never share a connection, so a write never queues behind a wait.
+ * Who retries what, on purpose: ioredis only reconnects sockets (and, on a cluster, follows
+ * MOVED/ASK redirections and waits out a failover). It never retries or resends a command itself
+ * (maxRetriesPerRequest 0, no resend after a reconnect): a command issued or in flight during an
+ * outage fails at once, and brokkr's own retry (withRetry, p-retry) decides whether to run it
+ * again, which every script allows. A blocking wait that was in flight when Redis restarted
+ * therefore fails visibly instead of coming back empty seconds later. Commands and blocking reads
+ * never share a connection, so a write never queues behind a wait.
  */
-export function createConnection(connection: ConnectionOptions, role: ConnectionRole, name: string, settings: ConnectionSettings): Redis {
-  const options: RedisOptions = {
+export function createConnection(
+  connection: ConnectionOptions,
+  role: ConnectionRole,
+  name: string,
+  settings: ConnectionSettings,
+): RedisClient {
+  const backoff = (attempt: number) =>
+    Math.round(Math.min(settings.retryMaxDelayMs, 50 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2));
+  const perConnection: RedisOptions = {
     connectionName: name,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    enableOfflineQueue: true, // commands made while (re)connecting wait for the socket, or fail with it
     commandTimeout: settings.commandTimeoutMs + (role === 'blocking' ? (settings.blockMs ?? 0) : 0),
-    retryStrategy: (attempt) => Math.round(Math.min(settings.retryMaxDelayMs, 50 * 2 ** Math.min(attempt, 16)) * (0.5 + Math.random() / 2)),
     // ioredis arms this even for a socket that is already gone, holding the process that long
     disconnectTimeout: 200,
   };
+  if (connection instanceof Cluster) {
+    return connection.duplicate(undefined, clusterOptions(connection.options, perConnection, backoff));
+  }
+  if (connection instanceof Redis) {
+    return connection.duplicate({ ...perConnection, retryStrategy: backoff, enableOfflineQueue: true });
+  }
+  if (isClusterConnection(connection)) {
+    return new Cluster(connection.cluster, clusterOptions(connection.options ?? {}, perConnection, backoff));
+  }
+  // commands made while (re)connecting wait for the socket, or fail with it
+  const options: RedisOptions = { ...perConnection, retryStrategy: backoff, enableOfflineQueue: true };
   return typeof connection === 'string' ? new Redis(connection, options) : new Redis({ ...connection, ...options });
+}
+
+export function isClusterConnection(value: unknown): value is ClusterConnection {
+  return typeof value === 'object' && value !== null && Array.isArray((value as { cluster?: unknown }).cluster);
+}
+
+function clusterOptions(user: ClusterOptions, perConnection: RedisOptions, backoff: (attempt: number) => number): ClusterOptions {
+  return {
+    ...user,
+    enableOfflineQueue: true,
+    clusterRetryStrategy: backoff,
+    redisOptions: { ...user.redisOptions, ...perConnection },
+  };
 }
 
 /**
@@ -39,7 +72,7 @@ export function createConnection(connection: ConnectionOptions, role: Connection
  * Between reconnection attempts there is no socket to close, and ioredis then never emits `end`
  * (it only cancels the next attempt), so the wait for `end` is bounded.
  */
-export async function disconnect(redis: Redis): Promise<void> {
+export async function disconnect(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   const ended = new Promise<void>((resolve) => redis.once('end', () => resolve()));
   const between = redis.status === 'reconnecting';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection';
 import { luaConstants } from '../states';
 
 /**
@@ -51,7 +51,7 @@ export function scriptSources(): Record<ScriptName, string> {
 }
 
 /** Registers every script on a connection (ioredis sends EVALSHA and falls back to EVAL on NOSCRIPT). */
-export function defineScripts<T extends Redis>(redis: T): WithScripts<T> {
+export function defineScripts<T extends RedisClient>(redis: T): WithScripts<T> {
   for (const [name, lua] of Object.entries(scriptSources())) {
     if (!(name in redis)) redis.defineCommand(name, { lua });
   }

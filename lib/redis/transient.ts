@@ -7,13 +7,14 @@
 export function isTransient(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string } | null;
   if (!e) return false;
-  if (e.name === 'MaxRetriesPerRequestError') return true;
+  if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ClusterAllFailedError') return true;
   if (e.code && NETWORK_CODES.has(e.code)) return true;
   return TRANSIENT_MESSAGE.test(e.message ?? '');
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTCONN', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
-// OOM: Redis at maxmemory refuses writes until memory frees up (results expire): wait, lose nothing
+// OOM: Redis at maxmemory refuses writes until memory frees up (results expire): wait, lose nothing.
+// The cluster ones: a failover or a slot migration under way, or every seed node unreachable.
 const TRANSIENT_MESSAGE =
-  /Connection is closed|Stream isn't writeable|Command timed out|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|READONLY|^OOM|connect E\w+|Connection ended|Too many Cluster redirections/i;
+  /Connection is closed|Stream isn't writeable|Command timed out|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|READONLY|^OOM|connect E\w+|Connection ended|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|^MOVED|^ASK/i;

@@ -1,10 +1,11 @@
 // A supervisor in its own process, for tests that kill it or send it signals.
-// argv[2]: JSON { url, queues, handlers: { jobName: fixtureName }, options }
+// argv[2]: JSON { connection, queues, handlers: { jobName: fixtureName }, options }
 import { join } from 'node:path';
+import type { ConnectionOptions } from '../../lib/config';
 import { Supervisor } from '../../lib/supervisor/supervisor';
 
 const config = JSON.parse(process.argv[2]!) as {
-  url: string;
+  connection: ConnectionOptions;
   queues: string[];
   handlers: Record<string, string>;
   options?: Record<string, unknown>;
@@ -12,7 +13,7 @@ const config = JSON.parse(process.argv[2]!) as {
 const handlers = Object.fromEntries(
   Object.entries(config.handlers).map(([name, file]) => [name, join(__dirname, '..', 'fixtures', `${file}.ts`)]),
 );
-const supervisor = new Supervisor({ connection: config.url, queues: config.queues, handlers, threads: 1, ...config.options });
+const supervisor = new Supervisor({ connection: config.connection, queues: config.queues, handlers, threads: 1, ...config.options });
 for (const event of ['active', 'completed', 'failed', 'requeued', 'stalled', 'dropped'] as const) {
   supervisor.on(event, (e: { job: { id: string } }) => process.stdout.write(`${event} ${e.job.id}\n`));
 }

@@ -1,5 +1,3 @@
-import type { EphemeralRedis } from '../../scripts/ephemeral-redis';
-
 export default async function globalTeardown(): Promise<void> {
-  await (globalThis as { __brokkrRedis?: EphemeralRedis }).__brokkrRedis?.stop();
+  await (globalThis as { __brokkrStop?: () => Promise<void> }).__brokkrStop?.();
 }

@@ -3,13 +3,61 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue } from '../../lib/queue';
 import { Supervisor } from '../../lib/supervisor/supervisor';
-import type { SupervisorOptions } from '../../lib/config';
+import type { ConnectionOptions, QueueOptions, SupervisorOptions } from '../../lib/config';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger';
 
-export function redisUrl(): string {
-  const url = process.env.BROKKR_TEST_REDIS_URL;
-  if (!url) throw new Error('BROKKR_TEST_REDIS_URL is not set: run the tests through jest (its global setup starts Redis)');
-  return url;
+/** The broker the suite runs against: a Redis URL, or `{ cluster: [...] }` (see global-setup.ts). */
+export function connection(): ConnectionOptions {
+  const raw = process.env.BROKKR_TEST_CONNECTION;
+  if (!raw) throw new Error('BROKKR_TEST_CONNECTION is not set: run the tests through jest (its global setup starts Redis)');
+  return JSON.parse(raw) as ConnectionOptions;
+}
+
+export const onCluster = (): boolean => typeof connection() === 'object';
+
+/** A plain ioredis client of the suite's broker, for looking at keys; disconnect it when done. */
+export function adminClient(): Redis | Cluster {
+  const c = connection();
+  if (typeof c === 'string') return new Redis(c);
+  return new Cluster((c as { cluster: { host: string; port: number }[] }).cluster);
+}
+
+/** The names of the connections open to the broker now (CLIENT LIST of every node). */
+export async function connectionNames(): Promise<string[]> {
+  const admin = adminClient();
+  try {
+    if (admin instanceof Cluster) await waitFor(() => admin.status === 'ready', 5_000, 'the admin cluster client');
+    const nodes = admin instanceof Cluster ? admin.nodes('all') : [admin];
+    const lists = await Promise.all(nodes.map((n) => n.client('LIST') as Promise<string>));
+    return lists
+      .flatMap((l) => l.split('\n'))
+      .map((line) => /name=(\S*)/.exec(line)?.[1] ?? '')
+      .filter(Boolean);
+  } finally {
+    admin.disconnect();
+  }
+}
+
+/** Every key whose name matches the pattern, on every master. */
+export async function scanKeys(pattern: string): Promise<string[]> {
+  const admin = adminClient();
+  try {
+    if (admin instanceof Cluster) await waitFor(() => admin.status === 'ready', 5_000, 'the admin cluster client');
+    const nodes = admin instanceof Cluster ? admin.nodes('master') : [admin];
+    const keys: string[] = [];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        keys.push(...batch);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return keys;
+  } finally {
+    admin.disconnect();
+  }
 }
 
 /** A queue name no other test uses, so tests never see each other's jobs. */
@@ -40,14 +88,14 @@ export function memoryLogger(): Logger & { lines: string[] } {
 export class Harness {
   private readonly closers: (() => Promise<void>)[] = [];
 
-  queue<D = unknown, R = unknown>(name: string, url = redisUrl()): Queue<D, R> {
-    const q = new Queue<D, R>(name, { connection: url });
+  queue<D = unknown, R = unknown>(name: string, options: Omit<QueueOptions, 'connection'> = {}): Queue<D, R> {
+    const q = new Queue<D, R>(name, { connection: connection(), ...options });
     this.closers.push(() => q.close());
     return q;
   }
 
   supervisor(options: Partial<SupervisorOptions> & Pick<SupervisorOptions, 'queues' | 'handlers'>): Supervisor {
-    const s = new Supervisor({ connection: redisUrl(), threads: 2, logger: memoryLogger(), ...options });
+    const s = new Supervisor({ connection: connection(), threads: 2, logger: memoryLogger(), ...options });
     this.closers.push(() => s.close());
     return s;
   }
@@ -67,12 +115,14 @@ export interface ChildSupervisor {
 
 /** Starts a supervisor in its own Node process (see child-supervisor.ts); `ready` resolves once it serves. */
 export function spawnSupervisor(config: {
-  url: string;
+  /** default: the suite's broker */
+  connection?: ConnectionOptions;
   queues: string[];
   handlers: Record<string, string>;
   options?: Record<string, unknown>;
 }): ChildSupervisor {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child-supervisor.ts'), JSON.stringify(config)], {
+  const args = JSON.stringify({ connection: connection(), ...config });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'child-supervisor.ts'), args], {
     cwd: join(__dirname, '..', '..'),
     stdio: ['ignore', 'pipe', 'pipe'],
   });

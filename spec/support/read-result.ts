@@ -2,8 +2,8 @@
 import { Queue } from '../../lib/queue';
 
 async function main(): Promise<void> {
-  const [url, queueName, id] = process.argv.slice(2);
-  const queue = new Queue(queueName!, { connection: url! });
+  const [connection, queueName, id] = process.argv.slice(2);
+  const queue = new Queue(queueName!, { connection: JSON.parse(connection!) });
   try {
     const result = await queue.waitForResult(id!, { timeoutMs: 20_000 });
     const info = await queue.getJob(id!);
