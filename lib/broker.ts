@@ -15,8 +15,15 @@ export interface Broker {
   readonly health: BrokerHealth;
   /** the longest a blocking call (waitForWork, readEvents) may be asked to wait */
   readonly maxBlockMs: number;
-  /** Writes new jobs; returns how many were new (a resent id is not created twice). */
-  enqueue(queue: string, jobs: NewJob[]): Promise<number>;
+  /**
+   * Writes new jobs; returns how many were new (a resent id is not created twice) and, when
+   * `replicas` is asked for, how many replicas confirmed the write within `timeoutMs`.
+   */
+  enqueue(
+    queue: string,
+    jobs: NewJob[],
+    durability?: { replicas: number; timeoutMs: number },
+  ): Promise<{ created: number; replicas: number }>;
   /** One round trip: writes outcomes and releases of finished runs, then leases up to `lease.count` jobs. */
   turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult>;
   /**

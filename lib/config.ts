@@ -36,6 +36,14 @@ export interface QueueOptions {
   maxPayloadBytes?: number;
   /** How long enqueue and getJob keep retrying while Redis is unreachable before rejecting with BrokerUnavailableError. @default 10000 */
   brokerWaitMs?: number;
+  /**
+   * After each enqueue, wait until this many replicas have the jobs (Redis WAIT), so that a
+   * failover right after cannot lose them; fewer within `replicaWaitMs` rejects with
+   * ReplicationError. 0: do not wait (Redis replicates asynchronously). @default 0
+   */
+  waitForReplicas?: number;
+  /** How long an enqueue waits for `waitForReplicas` replicas. @default 1000 */
+  replicaWaitMs?: number;
   /** A Redis command without an answer for this long fails and is retried (a stalled Redis). @default 5000 */
   commandTimeoutMs?: number;
   /** Longest wait between retries and between reconnection attempts. @default 2000 */
@@ -143,6 +151,8 @@ const QUEUE_FIELDS: Record<keyof QueueOptions, Kind> = {
   prefix: 'string',
   maxPayloadBytes: 'int>0',
   brokerWaitMs: 'int>=0',
+  waitForReplicas: 'int>=0',
+  replicaWaitMs: 'int>0',
   commandTimeoutMs: 'int>0',
   retryMaxDelayMs: 'int>0',
 };
@@ -186,6 +196,8 @@ export function resolveQueueOptions(options: QueueOptions = {}): Required<QueueO
     prefix: options.prefix ?? DEFAULT_PREFIX,
     maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     brokerWaitMs: options.brokerWaitMs ?? 10_000,
+    waitForReplicas: options.waitForReplicas ?? 0,
+    replicaWaitMs: options.replicaWaitMs ?? 1_000,
     commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
     retryMaxDelayMs: options.retryMaxDelayMs ?? 2_000,
   };

@@ -17,6 +17,7 @@ export const ErrorCodes = {
   JOB_NOT_FOUND: 'BRK_JOB_NOT_FOUND',
   BROKER_UNAVAILABLE: 'BRK_BROKER_UNAVAILABLE',
   BROKER: 'BRK_BROKER',
+  REPLICATION: 'BRK_REPLICATION',
   CLOSED: 'BRK_CLOSED',
 } as const;
 
@@ -98,6 +99,19 @@ export class BrokerUnavailableError extends BrokkrError {
 export class BrokerError extends BrokkrError {
   constructor(message: string, cause?: unknown) {
     super(ErrorCodes.BROKER, message, { cause });
+  }
+}
+
+/**
+ * The jobs are written on the Redis master, but fewer replicas than `waitForReplicas` confirmed
+ * them within `replicaWaitMs`: a failover now could lose them. `jobs` names them, so a caller can
+ * check on them (getJob) or enqueue them again.
+ */
+export class ReplicationError extends BrokkrError {
+  readonly jobs: { id: string; queue: string; name: string }[];
+  constructor(message: string, jobs: { id: string; queue: string; name: string }[]) {
+    super(ErrorCodes.REPLICATION, message);
+    this.jobs = jobs;
   }
 }
 

@@ -31,6 +31,7 @@ export {
   JobFailedError,
   JobNotFoundError,
   JobTimeoutError,
+  ReplicationError,
   type SerializedError,
   UnknownHandlerError,
   ValidationError,

@@ -1,5 +1,5 @@
 import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config';
-import { BrokerUnavailableError, ClosedError, ValidationError } from './errors';
+import { BrokerUnavailableError, ClosedError, ReplicationError, ValidationError } from './errors';
 import { uuidv7 } from './id';
 import type { Broker, NewJob } from './broker';
 import { type JobInfo, type JobOptions, type JobRef, STORED_OPTIONS } from './job';
@@ -32,6 +32,8 @@ export class Queue<Data = unknown, Result = unknown> {
   private readonly maxPayloadBytes: number;
   private readonly brokerWaitMs: number;
   private readonly retryMaxDelayMs: number;
+  private readonly waitForReplicas: number;
+  private readonly replicaWaitMs: number;
   private readonly broker: Broker;
   private readonly waiter: ResultWaiter;
   private closed = false;
@@ -42,6 +44,8 @@ export class Queue<Data = unknown, Result = unknown> {
     this.maxPayloadBytes = o.maxPayloadBytes;
     this.brokerWaitMs = o.brokerWaitMs;
     this.retryMaxDelayMs = o.retryMaxDelayMs;
+    this.waitForReplicas = o.waitForReplicas;
+    this.replicaWaitMs = o.replicaWaitMs;
     this.broker = new RedisBroker({
       connection: o.connection,
       prefix: o.prefix,
@@ -64,8 +68,14 @@ export class Queue<Data = unknown, Result = unknown> {
     if (!Array.isArray(jobs)) throw new ValidationError('enqueueBulk expects an array of { name, data, opts? }');
     const prepared = jobs.map((job, i) => this.prepare(job, jobs.length === 1 ? '' : `jobs[${i}]: `));
     // resending is safe: the ids are made here, and a job whose id exists is not created twice
-    await this.whileReachable('enqueue', () => this.broker.enqueue(this.name, prepared));
-    return prepared.map(({ id, name }) => ({ id, queue: this.name, name }));
+    const durability = { replicas: this.waitForReplicas, timeoutMs: this.replicaWaitMs };
+    const { replicas } = await this.whileReachable('enqueue', () => this.broker.enqueue(this.name, prepared, durability));
+    const refs = prepared.map(({ id, name }) => ({ id, queue: this.name, name }));
+    if (replicas < this.waitForReplicas) {
+      const message = `enqueue: the jobs are written on the master, but ${replicas} of the ${this.waitForReplicas} replica(s) asked for (waitForReplicas) confirmed them within ${this.replicaWaitMs} ms; a failover now could lose them`;
+      throw new ReplicationError(message, refs);
+    }
+    return refs;
   }
 
   /** The job's record, or null when the id is unknown or the record has expired. */

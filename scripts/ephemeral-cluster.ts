@@ -113,7 +113,14 @@ export async function startEphemeralCluster(options: EphemeralClusterOptions = {
         const states = await Promise.all(
           live().map((port) => ask(port, async (r) => /cluster_state:ok/.test((await r.call('CLUSTER', 'INFO')) as string))),
         );
-        if (states.length > 0 && states.every(Boolean) && (await cluster.masters()).length === masters) return;
+        const masterPorts = await cluster.masters();
+        // every replica of every master is online: a WAIT right after start would time out otherwise
+        const synced = await Promise.all(
+          masterPorts.map((port) =>
+            ask(port, async (r) => ((await r.info('replication')).match(/^slave\d+:.*state=online/gm) ?? []).length >= replicas),
+          ),
+        );
+        if (states.length > 0 && states.every(Boolean) && masterPorts.length === masters && synced.every(Boolean)) return;
         if (Date.now() > deadline) throw new Error(`the cluster did not become healthy within ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 100));
       }

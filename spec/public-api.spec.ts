@@ -89,6 +89,7 @@ describe('the public API', () => {
         'JobNotFoundError',
         'JobTimeoutError',
         'Queue',
+        'ReplicationError',
         'Supervisor',
         'UnknownHandlerError',
         'ValidationError',

@@ -79,9 +79,14 @@ export class RedisBroker implements Broker {
     return keys;
   }
 
-  async enqueue(queue: string, jobs: NewJob[]): Promise<number> {
+  async enqueue(
+    queue: string,
+    jobs: NewJob[],
+    durability?: { replicas: number; timeoutMs: number },
+  ): Promise<{ created: number; replicas: number }> {
     const k = this.keys(queue);
     let created = 0;
+    let replicas = Number.POSITIVE_INFINITY;
     for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
       const chunk = jobs.slice(start, start + ENQUEUE_CHUNK);
       const keys: string[] = [k.wait, k.marker, k.delayed];
@@ -95,9 +100,25 @@ export class RedisBroker implements Broker {
         }
         args.push(job.id, job.name, job.data, job.runAt ?? '', job.delayMs ?? '', optionArgs.length / 2, ...optionArgs);
       }
-      created += Number(await this.call(() => this.redis.brokkrEnqueue(keys.length, ...keys, ...args)));
+      if (!durability || durability.replicas <= 0) {
+        created += Number(await this.call(() => this.redis.brokkrEnqueue(keys.length, ...keys, ...args)));
+        continue;
+      }
+      // WAIT right behind the script, on the same connection (on a cluster, the pipeline goes to
+      // the master of the queue's slot), so it counts the replicas that have this very write
+      const [made, acked] = await this.call(async () => {
+        const pipeline = this.redis.pipeline();
+        (pipeline as unknown as { brokkrEnqueue: (...a: (string | number)[]) => unknown }).brokkrEnqueue(keys.length, ...keys, ...args);
+        pipeline.wait(durability.replicas, durability.timeoutMs);
+        const replies = await pipeline.exec();
+        const failed = replies?.find(([err]) => err)?.[0];
+        if (failed || !replies) throw failed ?? new Error('pipeline returned nothing');
+        return [Number(replies[0]![1]), Number(replies[1]![1])];
+      });
+      created += made;
+      replicas = Math.min(replicas, acked);
     }
-    return created;
+    return { created, replicas: Number.isFinite(replicas) ? replicas : 0 };
   }
 
   turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult> {
