@@ -10,6 +10,7 @@ import type {
   Write,
   WritePolicy,
 } from '../broker';
+import { Cluster } from 'ioredis';
 import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
 import { decodeStreamEvent, type StreamEvent } from '../event-codec';
@@ -112,6 +113,10 @@ export class RedisBroker implements Broker {
         pipeline.wait(durability.replicas, durability.timeoutMs);
         const replies = await pipeline.exec();
         const failed = replies?.find(([err]) => err)?.[0];
+        if (failed && /^MOVED|^ASK/.test(failed.message) && this.redis instanceof Cluster) {
+          // a pipeline is sent where the client's slot map says; after a failover, refresh it first
+          await new Promise<void>((resolve) => (this.redis as Cluster).refreshSlotsCache(() => resolve()));
+        }
         if (failed || !replies) throw failed ?? new Error('pipeline returned nothing');
         return [Number(replies[0]![1]), Number(replies[1]![1])];
       });
@@ -174,7 +179,7 @@ export class RedisBroker implements Broker {
     const k = this.keys(queue);
     const trim = trimRegistries ? 1 : 0;
     const reply = (await this.call(() =>
-      this.redis.brokkrExpired(3, k.active, k.completed, k.failed, limit, k.jobPrefix, trim),
+      this.redis.brokkrExpired(4, k.active, k.completed, k.failed, k.guard, limit, k.jobPrefix, trim),
     )) as string[];
     const runs: Run[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) runs.push({ id: reply[i]!, token: reply[i + 1]! });
@@ -259,7 +264,7 @@ export class RedisBroker implements Broker {
   private turnArguments(queue: string, writes: Write[], lease: LeaseRequest | null): [string[], (string | number)[]] {
     const k = this.keys(queue);
     const p = this.policy;
-    const keys = [k.wait, k.active, k.completed, k.failed, k.events, k.marker, k.delayed];
+    const keys = [k.wait, k.active, k.completed, k.failed, k.events, k.marker, k.delayed, k.guard];
     const args: (string | number)[] = [queue, k.jobPrefix, p.eventsMaxLen, p.eventDataMaxBytes, p.maxStalls];
     if (lease) args.push(lease.count, lease.owner, lease.tokenBase, lease.leaseMs);
     else args.push(0, '', '', 0);

@@ -19,6 +19,13 @@ export interface QueueKeys {
   readonly events: string;
   /** zset with one member: when work may next be runnable (see lua/includes/marker.lua) */
   readonly marker: string;
+  /**
+   * A key that never exists. Scripts that reach keys they do not declare (job hashes) declare it:
+   * while the queue's slot migrates between cluster nodes, Redis then answers TRYAGAIN (some
+   * declared keys missing) instead of running the script on a node that holds only part of the
+   * queue, and ioredis tries again until the migration is over.
+   */
+  readonly guard: string;
   /** the prefix of a job's hash; `job(id)` gives the full key */
   readonly jobPrefix: string;
   job(id: string): string;
@@ -42,6 +49,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     failed: `${base}failed`,
     events: `${base}events`,
     marker: `${base}marker`,
+    guard: `${base}guard`,
     jobPrefix,
     job: (id: string) => jobPrefix + id,
     wake: (waiter: string) => `${base}wake:${waiter}`,

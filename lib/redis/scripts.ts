@@ -12,9 +12,9 @@ import { luaConstants } from '../states';
  */
 const SCRIPT_FILES = {
   brokkrEnqueue: 'enqueue-3.lua',
-  brokkrTurn: 'turn-7.lua',
+  brokkrTurn: 'turn-8.lua',
   brokkrRenew: 'renew-1.lua',
-  brokkrExpired: 'expired-3.lua',
+  brokkrExpired: 'expired-4.lua',
   brokkrWake: 'wake-1.lua',
 } as const;
 

@@ -17,4 +17,4 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 // OOM: Redis at maxmemory refuses writes until memory frees up (results expire): wait, lose nothing.
 // The cluster ones: a failover or a slot migration under way, or every seed node unreachable.
 const TRANSIENT_MESSAGE =
-  /Connection is closed|Stream isn't writeable|Command timed out|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|READONLY|^OOM|connect E\w+|Connection ended|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|^MOVED|^ASK/i;
+  /Connection is closed|Stream isn't writeable|Command timed out|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|READONLY|^OOM|connect E\w+|Connection ended|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|^MOVED|^ASK|Command aborted due to connection close/i;

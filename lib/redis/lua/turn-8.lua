@@ -7,6 +7,7 @@
   KEYS[5]   events stream
   KEYS[6]   wake-up marker zset
   KEYS[7]   delayed zset (score: due time)
+  KEYS[8]   the queue's guard key, never written (see keys.ts: waits out a slot migration)
   ARGV[1]   queue name (event payloads name it)
   ARGV[2]   job key prefix: every job key (written, promoted, leased) is built from it as prefix .. id;
             the prefix carries the queue's hash tag, so these keys are in the slot of KEYS (ids are only

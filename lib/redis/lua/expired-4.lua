@@ -4,6 +4,7 @@
   KEYS[1]  active zset
   KEYS[2]  completed zset
   KEYS[3]  failed zset
+  KEYS[4]  the queue's guard key, never written (see keys.ts: waits out a slot migration)
   ARGV[1]  most runs to list
   ARGV[2]  job key prefix: job keys are built from it, in this queue's slot (ids are only known here)
   ARGV[3]  1: also trim the registries (done on some heartbeats only, to keep an idle queue cheap)
