@@ -24,6 +24,8 @@ export interface EphemeralRedis {
 export interface EphemeralRedisOptions {
   /** Listen here (a free port is found otherwise). */
   port?: number;
+  /** Writes a config file into the server's data dir and returns its path (Sentinel needs one). */
+  configFile?: (dir: string) => string;
   /** Turn on the append-only file (fsync every write), so a killed server restarts with its data. */
   appendOnly?: boolean;
   /** Extra `--name value` arguments. */
@@ -54,6 +56,7 @@ export async function startEphemeralRedis(options: EphemeralRedisOptions = {}): 
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'brokkr-redis-'));
   const args = [
+    ...(options.configFile ? [options.configFile(dir)] : []),
     '--port',
     String(port),
     '--bind',

@@ -1,8 +1,44 @@
 import { join } from 'node:path';
-import { Cluster } from 'ioredis';
-import { Queue, Supervisor } from '../../lib';
+import { Cluster, Redis } from 'ioredis';
+import { type ConnectionOptions, Queue, Supervisor } from '../../lib';
 import { queueKeys } from '../../lib/redis/keys';
 import { startEphemeralCluster } from '../../scripts/ephemeral-cluster';
+import type { EphemeralRedis } from '../../scripts/ephemeral-redis';
+import { startEphemeralSentinel } from '../../scripts/ephemeral-sentinel';
+
+/** What fails over: a Redis Cluster (3 masters, a replica each) or a master and replica under Sentinel. */
+export type Topology = 'cluster' | 'sentinel';
+
+interface Running {
+  connection: ConnectionOptions;
+  servers: Map<number, EphemeralRedis>;
+  /** the master that holds the queue now */
+  masterOf(queue: string): Promise<number>;
+  /** a plain client for reading records after the failover */
+  admin(): Redis | Cluster;
+  stop(): Promise<void>;
+}
+
+async function start(topology: Topology): Promise<Running> {
+  if (topology === 'cluster') {
+    const c = await startEphemeralCluster({ nodeTimeoutMs: 2_000 });
+    return {
+      connection: c.connection,
+      servers: c.servers,
+      masterOf: (queue) => c.masterOf(queueKeys('brokkr', queue).wait),
+      admin: () => new Cluster(c.nodes),
+      stop: () => c.stop(),
+    };
+  }
+  const s = await startEphemeralSentinel();
+  return {
+    connection: s.connection,
+    servers: s.servers,
+    masterOf: () => s.master(),
+    admin: () => new Redis(s.connection),
+    stop: () => s.stop(),
+  };
+}
 
 export interface FailoverReport {
   /** enqueues that resolved */
@@ -22,17 +58,19 @@ export interface FailoverReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * One Redis Cluster failover under load: a supervisor and a producer (one job at a time) work on
- * one queue; the master of the queue's slot is killed with SIGKILL, its replica takes over, and
- * both carry on by themselves. Every accepted job is then checked for a final state.
+ * One failover under load: a supervisor and a producer (one job at a time) work on one queue; the
+ * master that holds the queue is killed with SIGKILL, its replica takes over (promoted by the
+ * cluster, or by the sentinels), and both carry on by themselves; the dead master is started again
+ * and rejoins as a replica. Every accepted job is then checked for a final state.
  */
 export async function runFailover(options: {
+  topology?: Topology;
   waitForReplicas: number;
   beforeMs?: number;
   restartAfterMs?: number;
   afterMs?: number;
 }): Promise<FailoverReport> {
-  const cluster = await startEphemeralCluster({ nodeTimeoutMs: 2_000 });
+  const cluster = await start(options.topology ?? 'cluster');
   const name = `failover-${Date.now().toString(36)}`;
   const handler = join(__dirname, '..', 'handlers', __filename.endsWith('.ts') ? 'noop.ts' : 'noop.js');
   const queue = new Queue(name, { connection: cluster.connection, brokerWaitMs: 30_000, waitForReplicas: options.waitForReplicas });
@@ -66,7 +104,7 @@ export async function runFailover(options: {
       }
     })();
     await sleep(options.beforeMs ?? 1_500);
-    const master = await cluster.masterOf(queueKeys('brokkr', name).wait);
+    const master = await cluster.masterOf(name);
     const killedAt = Date.now();
     cluster.servers.get(master)!.signal('SIGKILL');
     // as an operator would: the dead master comes back, and rejoins as a replica of the new one
@@ -75,7 +113,7 @@ export async function runFailover(options: {
     await sleep(options.afterMs ?? 4_000);
     producing = false;
     await producer;
-    const admin = new Cluster(cluster.nodes);
+    const admin = cluster.admin();
     admin.on('error', () => undefined);
     const keys = queueKeys('brokkr', name);
     const unfinished = async () => {
