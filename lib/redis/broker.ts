@@ -64,6 +64,7 @@ export class RedisBroker implements Broker {
   /** waits for work in flight, per queue */
   private readonly waiting = new Map<string, Promise<unknown>>();
   private closing = false;
+  private lastSocketError: string | null = null;
 
   constructor(private readonly options: RedisBrokerOptions) {
     this.policy = options.policy ?? DEFAULT_POLICY;
@@ -281,13 +282,16 @@ export class RedisBroker implements Broker {
     try {
       const result = await operation();
       this.health.markUp();
+      this.lastSocketError = null;
       return result;
     } catch (err) {
       if (err instanceof BrokkrError) throw err;
       const message = redact((err as Error)?.message ?? String(err));
       if (isTransient(err)) {
         if (!this.closing) this.health.markDown(err);
-        throw new BrokerUnavailableError(`Redis could not be reached: ${message}`, err);
+        // the command's own error can be generic; the socket's says why (refused, TLS, auth)
+        const why = this.lastSocketError && !message.includes(this.lastSocketError) ? ` (last connection error: ${this.lastSocketError})` : '';
+        throw new BrokerUnavailableError(`Redis could not be reached: ${message}${why}`, err);
       }
       throw new BrokerError(`Redis answered with an error: ${message}`, err);
     }
@@ -295,7 +299,9 @@ export class RedisBroker implements Broker {
 
   private watch(conn: RedisClient): void {
     // socket errors surface as failed operations and as broker:down; the listener keeps ioredis quiet
-    conn.on('error', () => undefined);
+    conn.on('error', (err: Error) => {
+      this.lastSocketError = redact(err.message);
+    });
     conn.on('close', () => {
       if (!this.closing) this.health.markDown(new Error('connection to Redis closed'));
     });
