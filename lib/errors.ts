@@ -18,6 +18,7 @@ export const ErrorCodes = {
   BROKER_UNAVAILABLE: 'BRK_BROKER_UNAVAILABLE',
   BROKER: 'BRK_BROKER',
   REPLICATION: 'BRK_REPLICATION',
+  PERMISSION: 'BRK_PERMISSION',
   CLOSED: 'BRK_CLOSED',
 } as const;
 
@@ -97,8 +98,22 @@ export class BrokerUnavailableError extends BrokkrError {
 
 /** The broker answered with an error brokkr did not expect (a damaged key, a script error); not retried. */
 export class BrokerError extends BrokkrError {
-  constructor(message: string, cause?: unknown) {
-    super(ErrorCodes.BROKER, message, { cause });
+  constructor(message: string, cause?: unknown, code: ErrorCode = ErrorCodes.BROKER) {
+    super(code, message, { cause });
+  }
+}
+
+/**
+ * The Redis ACL user may not run a command brokkr sends (or may not touch a key it names):
+ * `command` is the refused command when Redis says which, found through the script's line for
+ * a command a Lua script called. Not retried by the call that met it; a supervisor keeps trying
+ * its fetch loop with backoff, so granting the rules (see aclRules) lets it carry on.
+ */
+export class PermissionError extends BrokerError {
+  readonly command: string | null;
+  constructor(message: string, command: string | null, cause?: unknown) {
+    super(message, cause, ErrorCodes.PERMISSION);
+    this.command = command;
   }
 }
 

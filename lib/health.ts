@@ -1,3 +1,4 @@
+import { redact } from './redact';
 import { EventEmitter } from 'eventemitter3';
 
 export interface BrokerDownEvent {
@@ -24,7 +25,7 @@ export class BrokerHealth extends EventEmitter<{ down: (e: BrokerDownEvent) => v
   markDown(err: unknown): void {
     if (this.downSince !== null) return;
     this.downSince = Date.now();
-    this.emit('down', { at: this.downSince, error: (err as Error)?.message ?? String(err) });
+    this.emit('down', { at: this.downSince, error: redact((err as Error)?.message ?? String(err)) });
   }
 
   markUp(): void {

@@ -31,9 +31,11 @@ export {
   JobFailedError,
   JobNotFoundError,
   JobTimeoutError,
+  PermissionError,
   ReplicationError,
   type SerializedError,
   UnknownHandlerError,
   ValidationError,
   WaitTimeoutError,
 } from './errors';
+export { aclRules, type AclRole } from './acl';

@@ -126,7 +126,9 @@ describe('supervisor lifecycle', () => {
       const blocked = async () => {
         const nodes = 'nodes' in admin ? admin.nodes('all') : [admin];
         const lists = await Promise.all(nodes.map((n) => n.client('LIST') as Promise<string>));
-        return lists.flatMap((l) => l.split('\n')).find((l) => l.includes(`name=brokkr:supervisor:${sup.id}:work:${name}`)) ?? '';
+        // a cluster client of the wait holds a connection to every node it knows, blocked on one of them
+        const waits = lists.flatMap((l) => l.split('\n')).filter((l) => l.includes(`name=brokkr:supervisor:${sup.id}:work:${name}`));
+        return waits.join('\n');
       };
       await waitFor(async () => (await blocked()).includes('cmd=bzpopmin'), 5_000, 'the wait to block');
       expect(await blocked()).toContain('cmd=bzpopmin');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { supervisorOptionsFromEnv } from '../lib/env';
@@ -5,6 +6,9 @@ import { deserializeError, ErrorCodes, JobFailedError, serializeError } from '..
 import { uuidv7 } from '../lib/id';
 import { findUnfaithfulJson } from '../lib/json';
 import { queueKeys } from '../lib/redis/keys';
+import { permissionError } from '../lib/redis/permissions';
+import { scriptSources } from '../lib/redis/scripts';
+import { redact, scrubSecrets } from '../lib/redact';
 
 describe('uuidv7', () => {
   it('makes RFC 9562 version 7 ids that sort in creation order within one millisecond', () => {
@@ -91,5 +95,44 @@ describe('the shipped library', () => {
     const offenders = files.filter((f) => /apt-get|node:child_process|from 'child_process'/.test(readFileSync(f, 'utf8')));
     expect(offenders).toEqual([]);
     expect(files.length).toBeGreaterThan(20);
+  });
+});
+
+describe('credentials in text', () => {
+  it('redacts the password of any URL, keeping the user and host', () => {
+    expect(redact('connect to redis://app:s3cr%40t@db:6379/0 failed')).toBe('connect to redis://app:***@db:6379/0 failed');
+    expect(redact('rediss://:pw@h redis://u:p@h2')).toBe('rediss://:***@h redis://u:***@h2');
+    expect(redact('got "http://u:secret@x:1"')).toBe('got "http://u:***@x:1"');
+    expect(redact('redis://db:6379 and a@b.c')).toBe('redis://db:6379 and a@b.c');
+  });
+
+  it('removes the arguments of AUTH and HELLO that ioredis attaches to its errors', () => {
+    const err = Object.assign(new Error('WRONGPASS'), { command: { name: 'hello', args: ['3', 'AUTH', 'u', 'pw'] } });
+    expect(scrubSecrets(err).command.args).toEqual(['***']);
+    const other = Object.assign(new Error('x'), { command: { name: 'hget', args: ['k', 'f'] } });
+    expect(scrubSecrets(other).command.args).toEqual(['k', 'f']);
+  });
+});
+
+describe('permission errors', () => {
+  it('names the command Redis refused at top level', () => {
+    const err = permissionError("NOPERM User p has no permissions to run the 'bzpopmin' command", null);
+    expect(err).toMatchObject({ code: ErrorCodes.PERMISSION, command: 'bzpopmin' });
+    expect(err?.message).toMatch(/may not run BZPOPMIN/);
+  });
+
+  it('finds the command a script called from the script line Redis reports', () => {
+    const lua = scriptSources().brokkrTurn;
+    const lines = lua.split('\n');
+    const line = lines.findIndex((l) => l.includes("redis.call('RPOP'")) + 1;
+    const sha = createHash('sha1').update(lua).digest('hex');
+    const message = `ERR The user executing the script can't run this command or subcommand script: ${sha}, on @user_script:${line}.`;
+    const err = permissionError(message, null);
+    expect(err).toMatchObject({ command: 'rpop' });
+    expect(err?.message).toMatch(/may not run RPOP \(called by brokkr's brokkrTurn script\)/);
+  });
+
+  it('leaves other errors alone', () => {
+    expect(permissionError('WRONGTYPE Operation against a key holding the wrong kind of value', null)).toBeNull();
   });
 });

@@ -45,8 +45,10 @@ export interface FailoverReport {
   accepted: number;
   /** enqueues that rejected (BrokerUnavailableError, ReplicationError) */
   refused: number;
-  /** accepted jobs with no final state at the end: their record was lost in the failover */
+  /** accepted jobs not completed at the end (a missing record, or one left unfinished) */
   lost: number;
+  /** of those, jobs whose record is gone: written on the old master, never replicated */
+  missing: number;
   /** accepted jobs that completed */
   completed: number;
   /** longest time without an accepted enqueue, around the kill */
@@ -58,7 +60,7 @@ export interface FailoverReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * One failover under load: a supervisor and a producer (one job at a time) work on one queue; the
+ * One failover under load: a supervisor and producers (each one job at a time) work on one queue; the
  * master that holds the queue is killed with SIGKILL, its replica takes over (promoted by the
  * cluster, or by the sentinels), and both carry on by themselves; the dead master is started again
  * and rejoins as a replica. Every accepted job is then checked for a final state.
@@ -66,6 +68,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runFailover(options: {
   topology?: Topology;
   waitForReplicas: number;
+  /** enqueue loops running side by side, each one job at a time (default 1) */
+  producers?: number;
+  /**
+   * Replicas fall behind first: they are stopped (SIGSTOP) this long before the kill and resumed
+   * right after it, so the promoted one lacks what the master acknowledged meanwhile (default 0).
+   */
+  replicaLagMs?: number;
   beforeMs?: number;
   restartAfterMs?: number;
   afterMs?: number;
@@ -91,7 +100,7 @@ export async function runFailover(options: {
   try {
     await supervisor.start();
     let producing = true;
-    const producer = (async () => {
+    const produce = async () => {
       while (producing) {
         try {
           const ref = await queue.enqueue('noop', null);
@@ -102,11 +111,16 @@ export async function runFailover(options: {
           if (process.env.FAILOVER_DEBUG) process.stderr.write(`refused at ${Date.now()}: ${(err as Error).message}\n`);
         }
       }
-    })();
+    };
+    const producer = Promise.all(Array.from({ length: options.producers ?? 1 }, produce));
     await sleep(options.beforeMs ?? 1_500);
     const master = await cluster.masterOf(name);
+    const behind = options.replicaLagMs ? await replicasOf(master, cluster.servers) : [];
+    for (const replica of behind) replica.signal('SIGSTOP');
+    if (behind.length > 0) await sleep(options.replicaLagMs!);
     const killedAt = Date.now();
     cluster.servers.get(master)!.signal('SIGKILL');
+    for (const replica of behind) replica.signal('SIGCONT');
     // as an operator would: the dead master comes back, and rejoins as a replica of the new one
     await sleep(options.restartAfterMs ?? 5_000);
     await cluster.servers.get(master)!.restart();
@@ -139,6 +153,7 @@ export async function runFailover(options: {
       accepted: accepted.length,
       refused,
       lost,
+      missing: statuses.filter((s) => s === null).length,
       completed: statuses.filter((s) => s === 'completed').length,
       producerStallMs: longestGap(acceptedAt, killedAt),
       supervisorStallMs: longestGap(completedAt, killedAt),
@@ -147,6 +162,16 @@ export async function runFailover(options: {
     await supervisor.close({ graceMs: 1_000 }).catch(() => undefined);
     await queue.close().catch(() => undefined);
     await cluster.stop();
+  }
+}
+
+async function replicasOf(master: number, servers: Map<number, EphemeralRedis>): Promise<EphemeralRedis[]> {
+  const client = new Redis({ host: '127.0.0.1', port: master, lazyConnect: true });
+  try {
+    const info = await client.info('replication');
+    return [...info.matchAll(/^slave\d+:.*port=(\d+)/gm)].map((m) => servers.get(Number(m[1]))!).filter(Boolean);
+  } finally {
+    client.disconnect();
   }
 }
 

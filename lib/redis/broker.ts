@@ -18,7 +18,8 @@ import { BrokerHealth } from '../health';
 import { type JobInfo, STORED_OPTIONS } from '../job';
 import { type ConnectionSettings, createConnection, disconnect, type RedisClient } from './connection';
 import { type QueueKeys, queueKeys } from './keys';
-import { redact } from '../redact';
+import { redact, scrubSecrets } from '../redact';
+import { permissionError } from './permissions';
 import { jobFromHash, outcomeFromFields } from './records';
 import { decodeTurn } from './replies';
 import { defineScripts, type WithScripts } from './scripts';
@@ -43,6 +44,8 @@ export const BLOCK_LIMIT_MS = 10_000;
 
 /** How long close() waits for Redis to answer QUIT before it just disconnects. */
 const QUIT_WAIT_MS = 500;
+/** lets ioredis's own timeout, which names the command, win where it applies */
+const DEADLINE_MARGIN_MS = 100;
 
 /** Enqueue writes this many jobs per script call; each chunk is one round trip. */
 export const ENQUEUE_CHUNK = 1000;
@@ -120,7 +123,7 @@ export class RedisBroker implements Broker {
         }
         if (failed || !replies) throw failed ?? new Error('pipeline returned nothing');
         return [Number(replies[0]![1]), Number(replies[1]![1])];
-      });
+      }, durability.timeoutMs);
       created += made;
       replicas = Math.min(replicas, acked);
     }
@@ -146,7 +149,7 @@ export class RedisBroker implements Broker {
       const turned = conn.brokkrTurn(keys.length, ...keys, ...args);
       const [popped, reply] = await Promise.all([woke, turned]);
       return { ...decodeTurn(reply), woken: popped?.[0] === k.marker };
-    });
+    }, maxWaitMs);
     const settled = result.catch(() => undefined);
     this.waiting.set(queue, settled);
     void settled.finally(() => {
@@ -207,7 +210,7 @@ export class RedisBroker implements Broker {
 
   async readEvents(queue: string, cursor: EventCursor, blockMs: number): Promise<{ cursor: EventCursor; events: StreamEvent[] }> {
     const conn = this.blockingConnection(`events:${queue}`);
-    const reply = await this.call(() => conn.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, cursor));
+    const reply = await this.call(() => conn.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, cursor), blockMs);
     const events: StreamEvent[] = [];
     let last: string = cursor;
     for (const [, entries] of reply ?? []) {
@@ -278,29 +281,47 @@ export class RedisBroker implements Broker {
   }
 
   /** Runs one operation, reads Redis's health from how it ends, and says what failed in brokkr's terms. */
-  private async call<T>(operation: () => Promise<T>): Promise<T> {
+  private async call<T>(operation: () => Promise<T>, blockMs = 0): Promise<T> {
     try {
-      const result = await operation();
+      const result = await (this.redis instanceof Cluster ? this.withinDeadline(operation(), blockMs) : operation());
       this.health.markUp();
       this.lastSocketError = null;
       return result;
     } catch (err) {
       if (err instanceof BrokkrError) throw err;
+      scrubSecrets(err);
       const message = redact((err as Error)?.message ?? String(err));
       if (isTransient(err)) {
         if (!this.closing) this.health.markDown(err);
         // the command's own error can be generic; the socket's says why (refused, TLS, auth)
-        const why = this.lastSocketError && !message.includes(this.lastSocketError) ? ` (last connection error: ${this.lastSocketError})` : '';
+        const why =
+          this.lastSocketError && !message.includes(this.lastSocketError) ? ` (last connection error: ${this.lastSocketError})` : '';
         throw new BrokerUnavailableError(`Redis could not be reached: ${message}${why}`, err);
       }
-      throw new BrokerError(`Redis answered with an error: ${message}`, err);
+      throw permissionError(message, err) ?? new BrokerError(`Redis answered with an error: ${message}`, err);
     }
+  }
+
+  /**
+   * A cluster client holds commands in its own queue until it knows the slots, and ioredis's
+   * commandTimeout only starts once a command reaches a node: with every node away, or a login
+   * refused, a command would wait forever. This gives it the same limit a single Redis has.
+   */
+  private withinDeadline<T>(pending: Promise<T>, blockMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limitMs = this.options.commandTimeoutMs + blockMs + DEADLINE_MARGIN_MS;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Command timed out: no cluster node answered within ${limitMs} ms`)), limitMs);
+    });
+    return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
   }
 
   private watch(conn: RedisClient): void {
     // socket errors surface as failed operations and as broker:down; the listener keeps ioredis quiet
-    conn.on('error', (err: Error) => {
-      this.lastSocketError = redact(err.message);
+    conn.on('error', (err: Error & { lastNodeError?: Error | null }) => {
+      // a cluster that cannot load its slot map says why only in the last node's error (a refused login, say)
+      const node = err.lastNodeError?.message;
+      this.lastSocketError = redact(node && !err.message.includes(node) ? `${err.message} ${node}` : err.message);
     });
     conn.on('close', () => {
       if (!this.closing) this.health.markDown(new Error('connection to Redis closed'));

@@ -117,6 +117,9 @@ export class FetchLoop {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // what is still retrying carries no unconfirmed write by now (close() abandons those first):
+    // a lease attempt against a Redis that is away must not hold close() up
+    this.abort.abort(new Error('fetch loop stopped'));
     this.stopLatch.open();
     this.wakeup.notify();
     if (this.dueTimer) clearTimeout(this.dueTimer);

@@ -89,6 +89,12 @@ export class Lifecycle {
       policy: { eventsMaxLen: o.eventsMaxLen, eventDataMaxBytes: o.eventDataMaxBytes, maxStalls: o.maxStalls },
       waiterId: this.id,
     });
+    // from the first connection attempt: a Redis that is away at start is an outage too
+    broker.health.on('down', (e) => this.emit('broker:down', e));
+    broker.health.on('up', (e) => {
+      this.emit('broker:up', e);
+      this.parts?.leases.afterOutage();
+    });
     let handlerNames = new Set<string>();
     const fetch: FetchLoop = new FetchLoop(
       broker,
@@ -158,11 +164,6 @@ export class Lifecycle {
       await broker.close();
       throw err;
     }
-    broker.health.on('down', (e) => this.emit('broker:down', e));
-    broker.health.on('up', (e) => {
-      this.emit('broker:up', e);
-      leases.afterOutage();
-    });
     const leases = new LeaseKeeper(
       broker,
       { queues: o.queues, leaseMs: o.leaseMs, failedTtlMs: o.failedTtlMs },

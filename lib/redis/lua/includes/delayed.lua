@@ -1,6 +1,8 @@
 -- Jobs that wait for a due time sit in the delayed set, scored by it.
 -- Makes due jobs runnable (soonest first, at most `limit`); returns how many, and when the next
--- job still waiting is due (nil: none). A due id whose record is gone is dropped.
+-- job still waiting is due (nil: none). A due id whose record is gone is dropped. Job keys are
+-- built as jobPrefix .. id (the ids are only known here); the prefix carries the queue's hash tag,
+-- so they are in the slot of the declared keys.
 local function promoteDue(delayed, wait, jobPrefix, limit)
   local first = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
   if not first[2] then return 0, nil end
