@@ -1,3 +1,4 @@
+import type { Backoff } from './backoff';
 import type { SerializedError } from './errors';
 import type { StreamEvent } from './event-codec';
 import type { BrokerHealth } from './health';
@@ -106,6 +107,9 @@ export interface LeasedJob {
   timeoutMs?: number;
   resultTtlMs?: number;
   failedTtlMs?: number;
+  /** tries in all (absent: 1) */
+  maxAttempts?: number;
+  backoff?: Backoff;
 }
 
 export interface LeaseRequest {
@@ -129,7 +133,8 @@ export interface Run {
  */
 export type Write =
   | (Run & { kind: 'complete'; result: string; ttlMs: number })
-  | (Run & { kind: 'fail'; error: string; ttlMs: number })
+  /** retryInMs: the try failed with tries left, the next one runs that much later (absent: the job fails) */
+  | (Run & { kind: 'fail'; error: string; ttlMs: number; retryInMs?: number })
   | (Run & { kind: 'release'; mode: ReleaseMode; reason: string; ttlMs: number });
 
 export interface WriteResult {
@@ -140,6 +145,8 @@ export interface WriteResult {
   name: string;
   /** the JobStalledError a release ended the job with, when state is 'failed' */
   error?: SerializedError;
+  /** when state is 'retrying': when the next try becomes runnable (epoch ms, broker's clock) */
+  nextRunAt?: number;
 }
 
 /** An id taken off the wait list that could not be leased. */

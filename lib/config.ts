@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
+import type { BackoffStrategy } from './backoff';
 import { ValidationError } from './errors';
+import type { JobOptions } from './job';
 import { redact } from './redact';
 import type { Logger } from './logger';
 
@@ -48,6 +50,8 @@ export interface QueueOptions {
   commandTimeoutMs?: number;
   /** Longest wait between retries and between reconnection attempts. @default 2000 */
   retryMaxDelayMs?: number;
+  /** Options every job of this queue gets unless it sets its own (`attempts`, `backoff`, ...). @default {} */
+  defaultJobOptions?: JobOptions;
 }
 
 export interface SupervisorOptions {
@@ -108,6 +112,8 @@ export interface SupervisorOptions {
   retryMaxDelayMs?: number;
   /** Where the supervisor writes what it cannot report as an event. @default console */
   logger?: Logger;
+  /** Backoffs a job can name as `{ type: '<name>' }`: (attempt, error) => delay in ms, or -1 to stop retrying. @default {} */
+  backoffStrategies?: Record<string, BackoffStrategy>;
 }
 
 export type ResolvedSupervisorOptions = Required<Omit<SupervisorOptions, 'maxMemoryMb'>> & { maxMemoryMb?: number };
@@ -116,7 +122,19 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_PREFIX = 'brokkr';
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
-type Kind = 'int>=0' | 'int>0' | 'batch' | 'string' | 'boolean' | 'connection' | 'queues' | 'handlers' | 'logger' | 'prefetch';
+type Kind =
+  | 'int>=0'
+  | 'int>0'
+  | 'batch'
+  | 'string'
+  | 'boolean'
+  | 'connection'
+  | 'queues'
+  | 'handlers'
+  | 'logger'
+  | 'prefetch'
+  | 'object'
+  | 'functions';
 
 const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   connection: 'connection',
@@ -144,6 +162,7 @@ const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   commandTimeoutMs: 'int>0',
   retryMaxDelayMs: 'int>0',
   logger: 'logger',
+  backoffStrategies: 'functions',
 };
 
 const QUEUE_FIELDS: Record<keyof QueueOptions, Kind> = {
@@ -155,6 +174,7 @@ const QUEUE_FIELDS: Record<keyof QueueOptions, Kind> = {
   replicaWaitMs: 'int>0',
   commandTimeoutMs: 'int>0',
   retryMaxDelayMs: 'int>0',
+  defaultJobOptions: 'object',
 };
 
 export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSupervisorOptions {
@@ -186,6 +206,7 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
     retryMaxDelayMs: options.retryMaxDelayMs ?? 2_000,
     logger: options.logger ?? console,
+    backoffStrategies: { ...options.backoffStrategies },
   };
 }
 
@@ -200,6 +221,7 @@ export function resolveQueueOptions(options: QueueOptions = {}): Required<QueueO
     replicaWaitMs: options.replicaWaitMs ?? 1_000,
     commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
     retryMaxDelayMs: options.retryMaxDelayMs ?? 2_000,
+    defaultJobOptions: options.defaultJobOptions ?? {},
   };
 }
 
@@ -265,6 +287,14 @@ function checkKind(kind: Kind, value: unknown, key: string): string | null {
         typeof (value as Logger).error === 'function'
         ? null
         : 'must have warn and error methods';
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value) ? null : 'must be an object';
+    case 'functions':
+      if (typeof value !== 'object' || value === null) return 'must be an object of functions';
+      for (const [name, f] of Object.entries(value)) {
+        if (typeof f !== 'function') return `entry "${name}" must be a function`;
+      }
+      return null;
     case 'queues':
       if (!Array.isArray(value) || value.length === 0) return 'must be a non-empty array of queue names';
       for (const [i, q] of value.entries()) checkQueueName(q, `${key}[${i}]`);

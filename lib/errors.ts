@@ -20,6 +20,7 @@ export const ErrorCodes = {
   REPLICATION: 'BRK_REPLICATION',
   PERMISSION: 'BRK_PERMISSION',
   CLOSED: 'BRK_CLOSED',
+  UNRECOVERABLE: 'BRK_UNRECOVERABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -55,6 +56,16 @@ export class JobFailedError extends BrokkrError {
 export class JobTimeoutError extends BrokkrError {
   constructor(timeoutMs: number) {
     super(ErrorCodes.JOB_TIMEOUT, `job exceeded its timeout of ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Thrown by a handler: the job fails at once, whatever `attempts` allows. Recognised by its code
+ * (BRK_UNRECOVERABLE), so an error of another class that carries this code counts too.
+ */
+export class UnrecoverableError extends BrokkrError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCodes.UNRECOVERABLE, message, options);
   }
 }
 

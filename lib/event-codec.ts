@@ -1,4 +1,4 @@
-import type { CompletedEvent, FailedEvent, RequeuedEvent, StalledEvent } from './events';
+import type { CompletedEvent, FailedEvent, RequeuedEvent, RetryingEvent, StalledEvent } from './events';
 import { STREAM_EVENTS, type StreamEventName } from './states';
 
 /**
@@ -10,6 +10,7 @@ import { STREAM_EVENTS, type StreamEventName } from './states';
 export interface StreamEventMap {
   completed: CompletedEvent;
   failed: FailedEvent;
+  retrying: RetryingEvent;
   requeued: RequeuedEvent;
   stalled: StalledEvent;
 }

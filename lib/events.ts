@@ -31,6 +31,15 @@ export interface FailedEvent {
   error: SerializedError;
   finishedAt: number;
 }
+/** A try failed with tries left: the job waits `delayMs` (its backoff), then runs again at `nextRunAt`. */
+export interface RetryingEvent {
+  job: JobEventInfo;
+  /** In the queue's event stream, an error larger than `eventDataMaxBytes` travels without its stack. */
+  error: SerializedError;
+  delayMs: number;
+  /** epoch ms, by the Redis server's clock */
+  nextRunAt: number;
+}
 export interface TimeoutEvent {
   job: JobEventInfo;
   error: SerializedError;
@@ -58,11 +67,12 @@ export interface DroppedEvent {
  */
 export type RequeueReason = 'thread-replaced' | 'shutdown' | 'thread-crashed';
 
-/** Job events in the order they can happen to one run: active, then timeout?, then completed | failed | requeued | dropped. */
+/** Job events in the order they can happen to one run: active, then timeout?, then completed | failed | retrying | requeued | dropped. */
 export interface SupervisorEvents {
   active: (event: ActiveEvent) => void;
   completed: (event: CompletedEvent) => void;
   failed: (event: FailedEvent) => void;
+  retrying: (event: RetryingEvent) => void;
   timeout: (event: TimeoutEvent) => void;
   requeued: (event: RequeuedEvent) => void;
   dropped: (event: DroppedEvent) => void;

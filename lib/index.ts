@@ -3,7 +3,8 @@ export { Queue, type BulkJob, type WaitOptions } from './queue';
 export { Supervisor } from './supervisor/supervisor';
 export type { ConnectionOptions, HandlerModule, Handlers, QueueOptions, SupervisorOptions } from './config';
 export { supervisorOptionsFromEnv } from './env';
-export type { JobInfo, JobOptions, JobRef, JobStatus } from './job';
+export type { AttemptError, JobInfo, JobOptions, JobRef, JobStatus } from './job';
+export type { Backoff, BackoffStrategy } from './backoff';
 export type { Logger } from './logger';
 export type {
   ActiveEvent,
@@ -15,6 +16,7 @@ export type {
   JobEventInfo,
   RequeuedEvent,
   RequeueReason,
+  RetryingEvent,
   StalledEvent,
   SupervisorEvents,
   TimeoutEvent,
@@ -35,6 +37,7 @@ export {
   ReplicationError,
   type SerializedError,
   UnknownHandlerError,
+  UnrecoverableError,
   ValidationError,
   WaitTimeoutError,
 } from './errors';

@@ -1,3 +1,4 @@
+import type { Backoff } from './backoff';
 import type { SerializedError } from './errors';
 import type { JobStatus } from './states';
 
@@ -14,11 +15,22 @@ export interface JobOptions {
   delayMs?: number;
   /** Run no earlier than this time (a Date or epoch ms); the job is `delayed` until then. Not together with `delayMs`. */
   runAt?: Date | number;
+  /** Tries in all, the first included; a failed try before the last is retried after `backoff`. Default 1: no retry. */
+  attempts?: number;
+  /** How long to wait before each retry (see Backoff). Default: retry at once. */
+  backoff?: Backoff;
 }
 
 /** The job options stored as numeric hash fields: one list, so enqueue and reads agree. */
 export const STORED_OPTIONS = ['timeoutMs', 'resultTtlMs', 'failedTtlMs'] as const satisfies readonly (keyof JobOptions)[];
 export type StoredOptions = Pick<JobOptions, (typeof STORED_OPTIONS)[number]>;
+
+/** The error of one failed try, kept on the record (the last 10). */
+export interface AttemptError {
+  attempt: number;
+  failedAt: number;
+  error: SerializedError;
+}
 
 /** What enqueue returns: enough to find the job again from any process. */
 export interface JobRef {
@@ -33,11 +45,14 @@ export interface JobInfo<Data = unknown, Result = unknown> extends JobRef {
   /** Handler starts so far; a run put back through no fault of its own does not count. */
   attempts: number;
   result?: Result;
+  /** The last error: of the failed job, or of the try a retrying job waits to repeat. */
   error?: SerializedError;
+  /** The errors of its last 10 failed tries, oldest first. */
+  errors: AttemptError[];
   createdAt: number;
-  /** For a delayed job: when it becomes runnable. */
+  /** For a delayed or retrying job: when it becomes runnable. */
   runAt?: number;
   startedAt?: number;
   finishedAt?: number;
-  opts: StoredOptions;
+  opts: StoredOptions & Pick<JobOptions, 'attempts' | 'backoff'>;
 }

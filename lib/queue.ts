@@ -1,4 +1,5 @@
 import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config';
+import { checkBackoff } from './backoff';
 import { BrokerUnavailableError, ClosedError, ReplicationError, ValidationError } from './errors';
 import { uuidv7 } from './id';
 import type { Broker, NewJob } from './broker';
@@ -34,6 +35,7 @@ export class Queue<Data = unknown, Result = unknown> {
   private readonly retryMaxDelayMs: number;
   private readonly waitForReplicas: number;
   private readonly replicaWaitMs: number;
+  private readonly defaultJobOptions: JobOptions;
   private readonly broker: Broker;
   private readonly waiter: ResultWaiter;
   private closed = false;
@@ -46,6 +48,8 @@ export class Queue<Data = unknown, Result = unknown> {
     this.retryMaxDelayMs = o.retryMaxDelayMs;
     this.waitForReplicas = o.waitForReplicas;
     this.replicaWaitMs = o.replicaWaitMs;
+    checkJobOptions(o.defaultJobOptions, 'defaultJobOptions: ');
+    this.defaultJobOptions = o.defaultJobOptions;
     this.broker = new RedisBroker({
       connection: o.connection,
       prefix: o.prefix,
@@ -132,7 +136,18 @@ export class Queue<Data = unknown, Result = unknown> {
     if (bytes > this.maxPayloadBytes) {
       throw new ValidationError(`${where}job data is ${bytes} bytes as JSON, over the limit of ${this.maxPayloadBytes} (maxPayloadBytes)`);
     }
-    return { id: uuidv7(), name, data: json, ...checkJobOptions(opts, where) };
+    return { id: uuidv7(), name, data: json, ...checkJobOptions(this.withDefaults(opts), where) };
+  }
+
+  /** The job's own options over the queue's defaults; a job that sets when it runs drops the default's timing. */
+  private withDefaults(opts: JobOptions): JobOptions {
+    if (typeof opts !== 'object' || opts === null) return opts;
+    const defaults = { ...this.defaultJobOptions };
+    if (opts.delayMs !== undefined || opts.runAt !== undefined) {
+      delete defaults.delayMs;
+      delete defaults.runAt;
+    }
+    return { ...defaults, ...opts };
   }
 
   private assertOpen(): void {
@@ -141,16 +156,27 @@ export class Queue<Data = unknown, Result = unknown> {
 }
 
 const TIME_OPTIONS = ['delayMs', 'runAt'] as const;
+const RETRY_OPTIONS = ['attempts', 'backoff'] as const;
 
 /** Checks job options; the stored ones go to `opts`, the time ones become when the job may run. */
 function checkJobOptions(opts: unknown, where: string): Pick<NewJob, 'opts' | 'runAt' | 'delayMs'> {
   if (typeof opts !== 'object' || opts === null) throw new ValidationError(`${where}job options must be an object`);
   const out: Pick<NewJob, 'opts' | 'runAt' | 'delayMs'> = { opts: {} };
   for (const [key, raw] of Object.entries(opts)) {
-    if (!(STORED_OPTIONS as readonly string[]).includes(key) && !(TIME_OPTIONS as readonly string[]).includes(key)) {
-      throw new ValidationError(`${where}unknown job option "${key}"`);
-    }
+    const known = [...STORED_OPTIONS, ...TIME_OPTIONS, ...RETRY_OPTIONS] as readonly string[];
+    if (!known.includes(key)) throw new ValidationError(`${where}unknown job option "${key}"`);
     if (raw === undefined) continue;
+    if (key === 'backoff') {
+      out.opts.backoff = checkBackoff(raw, where);
+      continue;
+    }
+    if (key === 'attempts') {
+      if (!Number.isSafeInteger(raw) || (raw as number) < 1) {
+        throw new ValidationError(`${where}job option "attempts" must be an integer >= 1 (tries in all), got ${describeValue(raw)}`);
+      }
+      out.opts.attempts = raw as number;
+      continue;
+    }
     const value = key === 'runAt' && raw instanceof Date ? raw.getTime() : raw;
     if (!Number.isSafeInteger(value) || (value as number) < 0) {
       const expected = key === 'runAt' ? 'a Date or epoch ms' : 'an integer >= 0';

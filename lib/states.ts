@@ -8,8 +8,8 @@ export const JOB_STATUSES = ['queued', 'active', 'completed', 'failed', 'delayed
 
 /**
  * queued: ready to run; active: leased to a supervisor; completed / failed: final; delayed: runs
- * at a due time. retrying, canceled and deferred are reserved for retries, cancellation and
- * dependencies.
+ * at a due time; retrying: a try failed and the next one runs at a due time. canceled and
+ * deferred are reserved for cancellation and dependencies.
  */
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
@@ -24,12 +24,14 @@ export const TRANSITIONS = {
   /** enqueue: a new record */
   create: { from: [], to: 'queued' },
   createDelayed: { from: [], to: 'delayed' },
-  /** a due delayed job becomes runnable */
-  promote: { from: ['delayed'], to: 'queued' },
+  /** a due delayed or retrying job becomes runnable */
+  promote: { from: ['delayed', 'retrying'], to: 'queued' },
   /** a supervisor takes the job with a lease */
   lease: { from: ['queued'], to: 'active' },
   complete: { from: ['active'], to: 'completed' },
   fail: { from: ['active'], to: 'failed' },
+  /** a failed try with tries left: the next one waits for its backoff */
+  retry: { from: ['active'], to: 'retrying' },
   /** put back to waiting: no fault (free), a crash with no culprit (counted), an expired lease (stalled) */
   requeue: { from: ['active'], to: 'queued' },
   /** put back too often: past maxStalls */
@@ -66,6 +68,8 @@ export const WRITE_REPLIES = [
   'requeued',
   /** put back too often: the job ended failed */
   'failed',
+  /** a failed try recorded, the next one scheduled */
+  'retrying',
 ] as const;
 export type WriteReply = (typeof WRITE_REPLIES)[number];
 
@@ -80,7 +84,7 @@ export const LEASE_REPLIES = [
 export type LeaseReply = (typeof LEASE_REPLIES)[number];
 
 /** Event names the scripts write to a queue's stream (see event-codec.ts for the payloads). */
-export const STREAM_EVENTS = ['completed', 'failed', 'requeued', 'stalled'] as const;
+export const STREAM_EVENTS = ['completed', 'failed', 'retrying', 'requeued', 'stalled'] as const;
 export type StreamEventName = (typeof STREAM_EVENTS)[number];
 
 /** The tables every Lua script starts with: S (statuses), M (release modes), R (replies), E (events). */

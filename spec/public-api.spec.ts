@@ -15,6 +15,7 @@ import {
   type JobStatus,
   type Queue,
   type RequeuedEvent,
+  type RetryingEvent,
   type SerializedError,
   type StalledEvent,
   type Supervisor,
@@ -43,7 +44,14 @@ describe('the public API', () => {
       failedTtlMs?: number;
       delayMs?: number;
       runAt?: Date | number;
+      attempts?: number;
+      backoff?: brokkr.Backoff;
     }>();
+    expectTypeOf<JobInfo['errors']>().toEqualTypeOf<brokkr.AttemptError[]>();
+    expectTypeOf<brokkr.QueueOptions['defaultJobOptions']>().toEqualTypeOf<JobOptions | undefined>();
+    expectTypeOf<SupervisorOptions['backoffStrategies']>().toEqualTypeOf<
+      Record<string, (attempt: number, error: SerializedError) => number> | undefined
+    >();
     expectTypeOf<JobStatus>().toEqualTypeOf<
       'queued' | 'active' | 'completed' | 'failed' | 'delayed' | 'retrying' | 'canceled' | 'deferred'
     >();
@@ -60,6 +68,13 @@ describe('the public API', () => {
     expectTypeOf<Parameters<SupervisorEvents['completed']>[0]>().toEqualTypeOf<CompletedEvent>();
     expectTypeOf<Parameters<SupervisorEvents['failed']>[0]>().toEqualTypeOf<FailedEvent>();
     expectTypeOf<Parameters<SupervisorEvents['requeued']>[0]>().toEqualTypeOf<RequeuedEvent>();
+    expectTypeOf<Parameters<SupervisorEvents['retrying']>[0]>().toEqualTypeOf<RetryingEvent>();
+    expectTypeOf<RetryingEvent>().toEqualTypeOf<{
+      job: { id: string; queue: string; name: string; attempt: number };
+      error: SerializedError;
+      delayMs: number;
+      nextRunAt: number;
+    }>();
     expectTypeOf<Parameters<SupervisorEvents['stalled']>[0]>().toEqualTypeOf<StalledEvent>();
     expectTypeOf<Parameters<SupervisorEvents['broker:down']>[0]>().toEqualTypeOf<BrokerDownEvent>();
     expectTypeOf<Parameters<SupervisorEvents['broker:up']>[0]>().toEqualTypeOf<BrokerUpEvent>();
@@ -93,6 +108,7 @@ describe('the public API', () => {
         'ReplicationError',
         'Supervisor',
         'UnknownHandlerError',
+        'UnrecoverableError',
         'ValidationError',
         'WaitTimeoutError',
         'aclRules',

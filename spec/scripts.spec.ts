@@ -15,7 +15,7 @@ import { adminClient, connection, uniqueQueue } from './support/helpers';
 
 const OWN = 'tok.own';
 const OTHER = 'tok.other';
-type Kind = 'complete' | 'fail' | 'free' | 'counted' | 'stalled (lease expired)' | 'stalled (lease live)';
+type Kind = 'complete' | 'fail' | 'retry' | 'free' | 'counted' | 'stalled (lease expired)' | 'stalled (lease live)';
 type Start = JobStatus | 'missing';
 interface Row {
   status: Start;
@@ -48,6 +48,12 @@ const TABLE: Row[] = [
   row('delayed', OWN, 'complete', 'refused', 'delayed'),
   row('missing', OWN, 'complete', 'gone', 'missing'),
   row('missing', OWN, 'fail', 'gone', 'missing'),
+  // a fail with tries left schedules the next one; only the lease holder's counts
+  row('active', OWN, 'retry', 'retrying', 'retrying'),
+  row('active', OTHER, 'retry', 'refused', 'active'),
+  row('queued', OWN, 'retry', 'refused', 'queued'),
+  row('retrying', OTHER, 'complete', 'refused', 'retrying'),
+  row('retrying', OTHER, 'retry', 'refused', 'retrying'),
   // releases: free and counted put back; stalled only once the lease has expired
   row('active', OWN, 'free', 'requeued', 'queued'),
   row('active', OTHER, 'free', 'refused', 'active'),
@@ -99,6 +105,8 @@ async function seed(queue: string, id: string, status: Start, leaseExpired = fal
 function writeFor(kind: Kind, id: string, token: string, ttlMs = 60_000): Write {
   if (kind === 'complete') return { kind, id, token, result: '"done"', ttlMs };
   if (kind === 'fail') return { kind, id, token, error: JSON.stringify({ name: 'Error', message: 'no' }), ttlMs };
+  if (kind === 'retry')
+    return { kind: 'fail', id, token, error: JSON.stringify({ name: 'Error', message: 'no' }), ttlMs, retryInMs: 5_000 };
   const mode = kind === 'free' ? 'free' : kind === 'counted' ? 'counted' : 'stalled';
   return { kind: 'release', id, token, mode, reason: 'thread-replaced', ttlMs };
 }
@@ -120,7 +128,8 @@ describe('turn-8.lua writes, status x token x kind -> reply', () => {
 
   it('covers every status a record can have today', () => {
     const covered = new Set(TABLE.map((r) => r.status));
-    for (const s of ['queued', 'active', 'completed', 'failed', 'delayed', 'missing'] as const) expect(covered.has(s)).toBe(true);
+    for (const s of ['queued', 'active', 'completed', 'failed', 'delayed', 'retrying', 'missing'] as const)
+      expect(covered.has(s)).toBe(true);
   });
 });
 
@@ -142,6 +151,28 @@ describe('turn-8.lua leases', () => {
     expect(await admin.hget(k.job('done'), 'status')).toBe('completed');
     expect(Number(await admin.zscore(k.active, 'q1'))).toBeGreaterThan(result.now + 25_000);
     expect(isAllowed('queued', 'active')).toBe(true);
+  });
+
+  it('a due retrying job is made runnable and leased like a due delayed one; one not due yet is left', async () => {
+    const queue = uniqueQueue('promote');
+    const k = queueKeys('brokkr', queue);
+    const now = Number((await admin.time())[0]) * 1000;
+    for (const [id, status, due] of [
+      ['r1', 'retrying', now - 1_000],
+      ['d1', 'delayed', now - 500],
+      ['r2', 'retrying', now + 60_000],
+    ] as const) {
+      await admin.hset(k.job(id), { name: 'echo', data: '1', status, attempts: 1, createdAt: now });
+      await admin.zadd(k.delayed, due, id);
+    }
+    const result = await broker.turn(queue, [], { count: 10, owner: 'sup', tokenBase: 'p', leaseMs: 30_000 });
+    expect(result.leased.map((j) => [j.id, j.attempt])).toEqual([
+      ['r1', 2],
+      ['d1', 2],
+    ]);
+    expect(result.nextDueAt).toBe(now + 60_000);
+    expect(await admin.hget(k.job('r2'), 'status')).toBe('retrying');
+    expect(isAllowed('retrying', 'queued')).toBe(true);
   });
 
   it('a lease that empties the queue clears the wake-up marker; one that leaves work sets it to now', async () => {
@@ -180,6 +211,22 @@ describe('writes repeated after a lost reply are recognised', () => {
     expect(first).toMatchObject({ state: 'failed', stalls: 6, error: expect.objectContaining({ code: 'BRK_JOB_STALLED' }) });
     expect(await admin.exists(k.job('j'))).toBe(0);
     expect((await broker.turn(queue, [write], null)).written[0]!.state).toBe('failed');
+  });
+
+  it('a retry scheduled is recognised when the call is repeated, even after the job ran again', async () => {
+    const queue = uniqueQueue('retry');
+    const k = queueKeys('brokkr', queue);
+    await seed(queue, 'j', 'active');
+    const write = writeFor('retry', 'j', OWN);
+    const first = (await broker.turn(queue, [write], null)).written[0]!;
+    expect(first).toMatchObject({ state: 'retrying', attempts: 1, nextRunAt: expect.any(Number) });
+    expect(Number(await admin.zscore(k.delayed, 'j'))).toBe(first.nextRunAt);
+    expect((await broker.turn(queue, [write], null)).written[0]).toMatchObject({ state: 'retrying', nextRunAt: first.nextRunAt });
+    await admin.hset(k.job('j'), { status: 'active', token: 'tok.next' }); // due, leased again by another run
+    expect((await broker.turn(queue, [write], null)).written[0]).toMatchObject({ state: 'retrying' });
+    expect(await admin.hget(k.job('j'), 'status')).toBe('active');
+    expect(await admin.hlen(k.job('j'))).toBeGreaterThan(0);
+    expect(await admin.hget(k.job('j'), 'failures')).toBe('1');
   });
 
   it('a free release retried finds the job it put back and says "requeued" without charging twice', async () => {

@@ -9,6 +9,7 @@ import { queueKeys } from '../lib/redis/keys';
 import { permissionError } from '../lib/redis/permissions';
 import { scriptSources } from '../lib/redis/scripts';
 import { redact, scrubSecrets } from '../lib/redact';
+import { TRANSITIONS } from '../lib/states';
 
 describe('uuidv7', () => {
   it('makes RFC 9562 version 7 ids that sort in creation order within one millisecond', () => {
@@ -134,5 +135,17 @@ describe('permission errors', () => {
 
   it('leaves other errors alone', () => {
     expect(permissionError('WRONGTYPE Operation against a key holding the wrong kind of value', null)).toBeNull();
+  });
+});
+
+describe('the README state diagram', () => {
+  it('shows every move lib/states.ts allows, and no other', () => {
+    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const diagram = /```mermaid\nstateDiagram-v2\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const drawn = new Set([...diagram.matchAll(/^\s*(\S+) --> (\S+):/gm)].map((m) => `${m[1]} -> ${m[2]}`));
+    const allowed = new Set(
+      Object.values(TRANSITIONS).flatMap((t) => (t.from.length === 0 ? ['[*]'] : [...t.from]).map((from) => `${from} -> ${t.to}`)),
+    );
+    expect([...drawn].sort()).toEqual([...allowed].sort());
   });
 });

@@ -103,6 +103,8 @@ export class RedisBroker implements Broker {
           const value = job.opts[field];
           if (value !== undefined) optionArgs.push(field, value);
         }
+        if (job.opts.attempts !== undefined) optionArgs.push('maxAttempts', job.opts.attempts);
+        if (job.opts.backoff !== undefined) optionArgs.push('backoff', JSON.stringify(job.opts.backoff));
         args.push(job.id, job.name, job.data, job.runAt ?? '', job.delayMs ?? '', optionArgs.length / 2, ...optionArgs);
       }
       if (!durability || durability.replicas <= 0) {
@@ -274,7 +276,7 @@ export class RedisBroker implements Broker {
     else args.push(0, '', '', 0);
     for (const w of writes) {
       if (w.kind === 'complete') args.push(w.kind, w.id, w.token, w.result, w.ttlMs, '');
-      else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, '');
+      else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, w.retryInMs ?? '');
       else args.push(w.kind, w.id, w.token, w.reason, w.ttlMs, w.mode);
     }
     return [keys, args];

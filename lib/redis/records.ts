@@ -1,6 +1,7 @@
 import type { JobOutcome } from '../broker';
 import { CorruptJobError, type SerializedError } from '../errors';
-import { type JobInfo, STORED_OPTIONS } from '../job';
+import type { Backoff } from '../backoff';
+import { type AttemptError, type JobInfo, STORED_OPTIONS } from '../job';
 import { isJobStatus } from '../states';
 
 /** A job hash as Redis stores it, read into a JobInfo; a damaged record is a CorruptJobError. */
@@ -16,12 +17,15 @@ export function jobFromHash<D, R>(queue: string, id: string, hash: Record<string
     data: parseStored<D>(data, `job ${id} data`),
     status,
     attempts: Number(hash.attempts ?? 0),
+    errors: attemptErrors(id, hash),
     createdAt: Number(createdAt ?? 0),
     opts: {},
   };
   for (const field of STORED_OPTIONS) {
     if (hash[field] !== undefined) info.opts[field] = Number(hash[field]);
   }
+  if (hash.maxAttempts !== undefined) info.opts.attempts = Number(hash.maxAttempts);
+  if (hash.backoff !== undefined) info.opts.backoff = parseStored<Backoff>(hash.backoff, `job ${id} backoff`);
   for (const field of ['runAt', 'startedAt', 'finishedAt'] as const) {
     if (hash[field] !== undefined) info[field] = Number(hash[field]);
   }
@@ -29,6 +33,16 @@ export function jobFromHash<D, R>(queue: string, id: string, hash: Record<string
   if (hash.error !== undefined) info.error = parseStored<SerializedError>(hash.error, `job ${id} error`);
   return info;
 }
+
+/** The kept errors of failed tries (fields error@<n>, n counting failures), oldest first. */
+function attemptErrors(id: string, hash: Record<string, string>): AttemptError[] {
+  return Object.keys(hash)
+    .filter((field) => field.startsWith(ERROR_FIELD))
+    .sort((a, b) => Number(a.slice(ERROR_FIELD.length)) - Number(b.slice(ERROR_FIELD.length)))
+    .map((field) => parseStored<AttemptError>(hash[field]!, `job ${id} ${field}`));
+}
+
+const ERROR_FIELD = 'error@';
 
 /** The outcome part of a record; the result or error is parsed only once the job is final. */
 export function outcomeFromFields(

@@ -1,3 +1,4 @@
+import type { Backoff } from '../backoff';
 import type { DroppedId, LeasedJob, TurnResult, WriteResult } from '../broker';
 import { BrokerError, type SerializedError } from '../errors';
 import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '../states';
@@ -7,9 +8,9 @@ import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '
  * a reply name this version does not know is a BrokerError rather than a silent misreading.
  */
 
-const WRITE_WIDTH = 5;
+const WRITE_WIDTH = 6;
 /** must match LEASE_WIDTH in lua/includes/lease.lua */
-const LEASE_WIDTH = 10;
+const LEASE_WIDTH = 12;
 
 type Flat = (string | number)[];
 
@@ -37,6 +38,7 @@ function decodeWrites(flat: Flat): WriteResult[] {
     };
     const error = String(flat[i + 4] ?? '');
     if (error !== '') write.error = JSON.parse(error) as SerializedError;
+    if (flat[i + 5] !== '' && flat[i + 5] !== undefined) write.nextRunAt = Number(flat[i + 5]);
     out.push(write);
   }
   return out;
@@ -61,11 +63,27 @@ function decodeLeases(flat: Flat, leased: LeasedJob[], dropped: DroppedId[]): vo
     setNumber(job, 'timeoutMs', flat[i + 6]);
     setNumber(job, 'resultTtlMs', flat[i + 8]);
     setNumber(job, 'failedTtlMs', flat[i + 9]);
+    setNumber(job, 'maxAttempts', flat[i + 10]);
+    const backoff = String(flat[i + 11] ?? '');
+    // checked at enqueue: a backoff damaged by hand since is left out (the job then retries at once)
+    if (backoff !== '') job.backoff = parseBackoff(backoff);
     leased.push(job);
   }
 }
 
-function setNumber(job: LeasedJob, field: 'timeoutMs' | 'resultTtlMs' | 'failedTtlMs', value: string | number | undefined): void {
+function parseBackoff(json: string): Backoff | undefined {
+  try {
+    return JSON.parse(json) as Backoff;
+  } catch {
+    return undefined;
+  }
+}
+
+function setNumber(
+  job: LeasedJob,
+  field: 'timeoutMs' | 'resultTtlMs' | 'failedTtlMs' | 'maxAttempts',
+  value: string | number | undefined,
+): void {
   if (value !== '' && value !== undefined) job[field] = Number(value);
 }
 

@@ -73,7 +73,8 @@ export class Lifecycle {
 
   private async startOnce(): Promise<void> {
     const o = this.options;
-    const runs = new Runs({ defaultTimeoutMs: o.defaultTimeoutMs, resultTtlMs: o.resultTtlMs, failedTtlMs: o.failedTtlMs }, this.emit);
+    const { defaultTimeoutMs, resultTtlMs, failedTtlMs, backoffStrategies } = o;
+    const runs = new Runs({ defaultTimeoutMs, resultTtlMs, failedTtlMs, backoffStrategies }, this.emit);
     const ready = new ReadyBuffer<HeldRun>(
       o.queues.length,
       o.prefetch,

@@ -1,5 +1,14 @@
 import type { LeasedJob, Run, Write, WriteResult } from '../broker';
-import { CorruptJobError, ErrorCodes, JobTimeoutError, type SerializedError, serializeError, UnknownHandlerError } from '../errors';
+import { type Backoff, type BackoffStrategy, decideRetry } from '../backoff';
+import {
+  CorruptJobError,
+  ErrorCodes,
+  JobTimeoutError,
+  type SerializedError,
+  serializeError,
+  UnknownHandlerError,
+  ValidationError,
+} from '../errors';
 import type { JobEventInfo, RequeueReason, SupervisorEvents } from '../events';
 import type { PoolJob, PoolOutcome } from '../pool/pool';
 
@@ -10,6 +19,8 @@ export interface HeldRun extends PoolJob, Run {
   info: JobEventInfo;
   resultTtlMs: number;
   failedTtlMs: number;
+  maxAttempts: number;
+  backoff: Backoff | undefined;
   /** performance.now() when it was handed to a thread */
   dispatchedAt: number;
 }
@@ -20,6 +31,7 @@ export interface RunDefaults {
   defaultTimeoutMs: number;
   resultTtlMs: number;
   failedTtlMs: number;
+  backoffStrategies: Readonly<Record<string, BackoffStrategy>>;
 }
 
 /**
@@ -65,6 +77,8 @@ export class Runs {
       timeoutMs: job.timeoutMs ?? d.defaultTimeoutMs,
       resultTtlMs: job.resultTtlMs ?? d.resultTtlMs,
       failedTtlMs: job.failedTtlMs ?? d.failedTtlMs,
+      maxAttempts: job.maxAttempts ?? 1,
+      backoff: job.backoff,
       info: { id: job.id, queue, name: job.name, attempt: job.attempt },
       dispatchedAt: 0,
     };
@@ -97,15 +111,26 @@ export class Runs {
       case 'completed':
         return { kind: 'complete', id, token, result: outcome.result, ttlMs: run.resultTtlMs };
       case 'failed':
-        return { kind: 'fail', id, token, error: JSON.stringify(outcome.error), ttlMs: run.failedTtlMs };
+        return this.failWrite(run, outcome.error);
       case 'timeout': {
         const error = serializeError(new JobTimeoutError(outcome.timeoutMs));
         this.emit('timeout', { job: run.info, error, timeoutMs: outcome.timeoutMs });
-        return { kind: 'fail', id, token, error: JSON.stringify(error), ttlMs: run.failedTtlMs };
+        return this.failWrite(run, error);
       }
       case 'requeue':
         return releaseWrite(run, outcome.counted ? 'counted' : 'free', outcome.reason);
     }
+  }
+
+  /** A failed try: retried after its backoff while tries are left, else the job fails. */
+  private failWrite(run: HeldRun, error: SerializedError): Write {
+    const write: Write = { kind: 'fail', id: run.id, token: run.token, error: JSON.stringify(error), ttlMs: run.failedTtlMs };
+    const decision = decideRetry(run.attempt, run.maxAttempts, run.backoff, error, this.defaults.backoffStrategies);
+    if (decision.retry) write.retryInMs = decision.delayMs;
+    else if (decision.problem) {
+      this.emit('error', new ValidationError(`job ${run.id} (${run.name}) failed without a retry: ${decision.problem}`));
+    }
+    return write;
   }
 
   /** Finds a held run by its lease. */
@@ -137,6 +162,12 @@ export class Runs {
       case 'failed':
         this.emit('failed', { job, error: result.error ?? stallError(), finishedAt: now });
         return;
+      case 'retrying': {
+        const { error, retryInMs = 0 } = write as Extract<Write, { kind: 'fail' }>;
+        const nextRunAt = result.nextRunAt ?? now + retryInMs;
+        this.emit('retrying', { job, error: JSON.parse(error) as SerializedError, delayMs: retryInMs, nextRunAt });
+        return;
+      }
       case 'written':
       case 'already':
         if (write.kind === 'complete') this.emit('completed', { job, result: JSON.parse(write.result), finishedAt: now });

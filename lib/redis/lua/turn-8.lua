@@ -20,8 +20,10 @@
   ARGV[8]   token base, unique per call
   ARGV[9]   lease length, ms
   ARGV[10..] per write 6 values: kind (complete | fail | release), id, token, payload (result JSON,
-            error JSON, or the release reason), ttl ms (the record's own TTL wins), release mode
-  Returns   { now (0 when the turn had no need to read the clock), writes (5 per write: reply, stalls, attempts, name, error JSON),
+            error JSON, or the release reason), ttl ms (the record's own TTL wins), and the release
+            mode of a release, or for a fail the delay before the next try ('' : no retry, the job fails)
+  Returns   { now (0 when the turn had no need to read the clock), writes (6 per write: reply, stalls,
+            attempts, name, error JSON, next run time of a retry),
             leases (LEASE_WIDTH per id taken, see includes/lease.lua), next due time or '' }
 ]]
 -- @include "now"
@@ -34,7 +36,7 @@
 
 local WRITE_WIDTH = 6
 local q = {
-  wait = KEYS[1], active = KEYS[2], completed = KEYS[3], failed = KEYS[4], events = KEYS[5],
+  wait = KEYS[1], active = KEYS[2], completed = KEYS[3], failed = KEYS[4], events = KEYS[5], delayed = KEYS[7],
   queue = ARGV[1], cap = ARGV[3], dataCap = tonumber(ARGV[4]), maxStalls = tonumber(ARGV[5]),
   now = #ARGV >= 10 and serverNow() or 0, finished = {}, back = {}, touched = {},
 }
@@ -42,14 +44,15 @@ local written = {}
 for a = 10, #ARGV, WRITE_WIDTH do
   local kind, id, token, payload, ttl = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   local key = ARGV[2] .. id
-  local reply, stalls, attempts, name, err
+  local reply, stalls, attempts, name, err, at
   if kind == 'release' then
-    reply, stalls, attempts, name, err = writeRelease(q, key, id, token, payload, ttl, ARGV[a + 5])
+    reply, stalls, attempts, name, err, at = writeRelease(q, key, id, token, payload, ttl, ARGV[a + 5])
   else
-    reply, stalls, attempts, name, err = writeOutcome(q, key, kind, id, token, payload, ttl)
+    reply, stalls, attempts, name, err, at = writeOutcome(q, key, kind, id, token, payload, ttl, tonumber(ARGV[a + 5]))
   end
   local n = #written
-  written[n + 1], written[n + 2], written[n + 3], written[n + 4], written[n + 5] = reply, stalls, attempts, name, err
+  written[n + 1], written[n + 2], written[n + 3], written[n + 4], written[n + 5], written[n + 6] =
+    reply, stalls, attempts, name, err, at
 end
 if #q.finished > 0 then redis.call('ZREM', q.active, unpack(q.finished)) end
 -- registries written drop the ids whose records have expired (idle queues: the heartbeat does it)
@@ -59,6 +62,8 @@ if #q.back > 0 then
   redis.call('RPUSH', q.wait, unpack(q.back))
   wake(KEYS[6], 0)
 end
+-- an idle supervisor learns when the retry is due from its next turn, and sleeps until then
+if q.retryAt then wake(KEYS[6], q.retryAt) end
 
 local promoted, nextDue = promoteDue(KEYS[7], KEYS[1], ARGV[2], 1000)
 if promoted > 0 then wake(KEYS[6], 0) end

@@ -1,4 +1,4 @@
--- Jobs that wait for a due time sit in the delayed set, scored by it.
+-- Jobs that wait for a due time sit in the delayed set, scored by it: delayed ones and retrying ones.
 -- Makes due jobs runnable (soonest first, at most `limit`); returns how many, and when the next
 -- job still waiting is due (nil: none). A due id whose record is gone is dropped. Job keys are
 -- built as jobPrefix .. id (the ids are only known here); the prefix carries the queue's hash tag,
@@ -12,7 +12,8 @@ local function promoteDue(delayed, wait, jobPrefix, limit)
   local ready = {}
   for _, id in ipairs(due) do
     local key = jobPrefix .. id
-    if redis.call('HGET', key, 'status') == S.delayed then
+    local status = redis.call('HGET', key, 'status')
+    if status == S.delayed or status == S.retrying then
       redis.call('HSET', key, 'status', S.queued)
       ready[#ready + 1] = id
     end

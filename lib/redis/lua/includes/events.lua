@@ -17,7 +17,7 @@ local function completedData(job, result, now, cap)
 end
 
 -- An error larger than `cap` bytes travels without its stack, its message cut to fit.
-local function failedData(job, err, now, cap)
+local function fitError(err, cap)
   if #err > cap then
     local ok, e = pcall(cjson.decode, err)
     if ok and type(e) == 'table' then
@@ -29,5 +29,13 @@ local function failedData(job, err, now, cap)
       err = cjson.encode(e)
     end
   end
-  return '{"job":' .. job .. ',"error":' .. err .. ',"finishedAt":' .. now .. '}'
+  return err
+end
+
+local function failedData(job, err, now, cap)
+  return '{"job":' .. job .. ',"error":' .. fitError(err, cap) .. ',"finishedAt":' .. now .. '}'
+end
+
+local function retryingData(job, err, delayMs, nextRunAt, cap)
+  return '{"job":' .. job .. ',"error":' .. fitError(err, cap) .. ',"delayMs":' .. delayMs .. ',"nextRunAt":' .. nextRunAt .. '}'
 end

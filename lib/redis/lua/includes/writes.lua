@@ -2,9 +2,33 @@
 -- the run's lease token and finds the job still active: the first final write wins, a late or
 -- foreign one is refused. A write repeated after its reply was lost is recognised, never applied
 -- twice. `q` holds the queue's keys and settings (see the scripts that include this); ids to take
--- off the active set and to put back on the wait list are gathered in q.finished and q.back, and
--- the registries written in q.touched.
--- Returns reply, stalls, attempts, name, error JSON ('' unless a release failed the job).
+-- off the active set and to put back on the wait list are gathered in q.finished and q.back, the
+-- registries written in q.touched, and the soonest retry scheduled in q.retryAt.
+-- Returns reply, stalls, attempts, name, error JSON ('' unless a release failed the job), and the
+-- next run time of a retrying job ('' otherwise).
+
+local ERRORS_KEPT = 10
+
+-- The error of a failed try, kept on the record as error@<n> (n counts failures); the oldest beyond
+-- ERRORS_KEPT is dropped.
+local function keepError(key, attempt, err, now)
+  local n = redis.call('HINCRBY', key, 'failures', 1)
+  redis.call('HSET', key, 'error@' .. n, '{"attempt":' .. attempt .. ',"failedAt":' .. now .. ',"error":' .. err .. '}')
+  if n > ERRORS_KEPT then redis.call('HDEL', key, 'error@' .. (n - ERRORS_KEPT)) end
+end
+
+-- A failed try with tries left: recorded, and the next one scheduled in the delayed set, in one step.
+local function scheduleRetry(q, key, id, token, err, attempts, name, retryIn)
+  local at = q.now + retryIn
+  redis.call('HSET', key, 'status', S.retrying, 'error', err, 'runAt', at, 'releasedBy', token)
+  redis.call('HDEL', key, 'token', 'owner', 'startedAt')
+  keepError(key, attempts, err, q.now)
+  redis.call('ZADD', q.delayed, at, id)
+  if not q.retryAt or at < q.retryAt then q.retryAt = at end
+  q.finished[#q.finished + 1] = id
+  emit(q.events, q.cap, E.retrying, id, retryingData(jobJson(q.queue, id, name, attempts), err, retryIn, at, q.dataCap))
+  return R.retrying, 0, attempts, name, '', at
+end
 
 local function freshStallError(stalls, maxStalls, mode)
   local why = mode == M.stalled
@@ -21,20 +45,26 @@ local function writeWithoutRecord(q, id, ttl)
   return false
 end
 
-local function writeOutcome(q, key, kind, id, token, payload, ttl)
+-- retryIn: for a fail, the delay before the next try (nil: the job fails for good).
+local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local completed = kind == 'complete'
   local ttlField = completed and 'resultTtlMs' or 'failedTtlMs'
-  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField)
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'releasedBy', 'runAt')
   if not cur[1] and not cur[2] and not cur[3] then
-    return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', ''
+    return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', '', ''
   end
   local attempts = tonumber(cur[4]) or 0
   if cur[1] == token and (cur[2] == S.completed or cur[2] == S.failed) then
-    return R.already, 0, attempts, cur[3] or '', ''
+    return R.already, 0, attempts, cur[3] or '', '', ''
+  end
+  if not completed and cur[6] == token then
+    -- this very run's retry was scheduled already (the job may have run again since)
+    return R.retrying, 0, attempts, cur[3] or '', '', cur[7] or ''
   end
   if cur[1] ~= token or cur[2] ~= S.active then
-    return R.refused, 0, attempts, cur[3] or '', ''
+    return R.refused, 0, attempts, cur[3] or '', '', ''
   end
+  if not completed and retryIn then return scheduleRetry(q, key, id, token, payload, attempts, cur[3] or '', retryIn) end
   ttl = tonumber(cur[5]) or ttl
   local status = completed and S.completed or S.failed
   local job = jobJson(q.queue, id, cur[3] or '', attempts)
@@ -45,6 +75,7 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl)
     end
     data = completedData(job, payload, q.now, q.dataCap)
   else
+    if ttl > 0 then keepError(key, attempts, payload, q.now) end
     if finalize(key, q.failed, id, ttl, q.now, { 'status', status, 'error', payload, 'finishedAt', q.now }) then
       q.touched[q.failed] = true
     end
@@ -52,23 +83,23 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl)
   end
   q.finished[#q.finished + 1] = id
   emit(q.events, q.cap, completed and E.completed or E.failed, id, data)
-  return R.written, 0, attempts, cur[3] or '', ''
+  return R.written, 0, attempts, cur[3] or '', '', ''
 end
 
 local function writeRelease(q, key, id, token, reason, ttl, mode)
   local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy')
   if not cur[1] and not cur[2] and not cur[6] then
     -- a release that failed the job with a TTL of 0 deleted the record: a retried call finds nothing
-    if writeWithoutRecord(q, id, ttl) and mode ~= M.free then return R.failed, 0, 0, '', '' end
-    return R.gone, 0, 0, '', ''
+    if writeWithoutRecord(q, id, ttl) and mode ~= M.free then return R.failed, 0, 0, '', '', '' end
+    return R.gone, 0, 0, '', '', ''
   end
   local stalls, attempts, name = tonumber(cur[4]) or 0, tonumber(cur[3]) or 0, cur[6] or ''
   if cur[7] == token and (cur[2] == S.queued or cur[2] == S.failed) then
-    return cur[2] == S.queued and R.requeued or R.failed, stalls, attempts, name, ''
+    return cur[2] == S.queued and R.requeued or R.failed, stalls, attempts, name, '', ''
   end
   local lease = tonumber(redis.call('ZSCORE', q.active, id))
   if cur[1] ~= token or cur[2] ~= S.active or (mode == M.stalled and (lease or q.now) > q.now) then
-    return R.refused, stalls, attempts, name, ''
+    return R.refused, stalls, attempts, name, '', ''
   end
   local ranAs = attempts
   if mode ~= M.stalled then attempts = math.max(attempts - 1, 0) end
@@ -78,12 +109,13 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
   local job = jobJson(q.queue, id, name, ranAs)
   if mode ~= M.free and stalls > q.maxStalls then
     local err = freshStallError(stalls, q.maxStalls, mode)
+    keepError(key, ranAs, err, q.now)
     if finalize(key, q.failed, id, tonumber(cur[5]) or ttl, q.now,
       { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token }) then
       q.touched[q.failed] = true
     end
     emit(q.events, q.cap, E.failed, id, failedData(job, err, q.now, q.dataCap))
-    return R.failed, stalls, attempts, name, err
+    return R.failed, stalls, attempts, name, err, ''
   end
   redis.call('HSET', key, 'status', S.queued, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token)
   redis.call('HDEL', key, 'startedAt')
@@ -93,5 +125,5 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
   else
     emit(q.events, q.cap, E.requeued, id, '{"job":' .. job .. ',"reason":' .. cjson.encode(reason) .. '}')
   end
-  return R.requeued, stalls, attempts, name, ''
+  return R.requeued, stalls, attempts, name, '', ''
 end
