@@ -1,8 +1,11 @@
 import { DEFAULT_PREFIX } from './config';
 import { type ScriptName, scriptSources } from './redis/scripts';
 
-/** Who connects: a producer enqueues and reads jobs; a supervisor runs them. */
-export type AclRole = 'producer' | 'supervisor';
+/**
+ * Who connects: a producer enqueues, reads and lists jobs; an admin also changes and deletes
+ * them (queue.retry, retryAll, remove, clean, drain); a supervisor runs them.
+ */
+export type AclRole = 'producer' | 'admin' | 'supervisor';
 
 /** What every brokkr connection sends besides its own work: ioredis's connection setup and script calls. */
 const CONNECTION_COMMANDS = [
@@ -17,14 +20,16 @@ const CONNECTION_COMMANDS = [
 ];
 
 const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
-  producer: ['brokkrEnqueue'],
+  producer: ['brokkrEnqueue', 'brokkrCounts'],
+  admin: ['brokkrEnqueue', 'brokkrCounts', 'brokkrRetry', 'brokkrRemove', 'brokkrClean', 'brokkrDrain'],
   supervisor: ['brokkrTurn', 'brokkrRenew', 'brokkrExpired', 'brokkrWake'],
 };
 
 /** Commands a role sends outside scripts. */
 const ROLE_COMMANDS: Record<AclRole, readonly string[]> = {
-  // getJob, waitForResult (event stream reads), waitForReplicas
-  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait'],
+  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs
+  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'lrange', 'zrevrange'],
+  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'lrange', 'zrevrange'],
   // the blocking wait for work; CONFIG GET (the durability check at start) is left out on purpose
   // because a supervisor refused it only skips that check
   supervisor: ['bzpopmin'],

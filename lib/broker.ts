@@ -2,8 +2,8 @@ import type { Backoff } from './backoff';
 import type { SerializedError } from './errors';
 import type { StreamEvent } from './event-codec';
 import type { BrokerHealth } from './health';
-import type { JobInfo, JobOptions } from './job';
-import type { JobStatus, LeaseReply, ReleaseMode, WriteReply } from './states';
+import type { JobCounts, JobInfo, JobOptions } from './job';
+import type { JobStatus, LeaseReply, ListedStatus, ReleaseMode, WriteReply } from './states';
 
 /**
  * What the supervisor and Queue need from a broker, in domain types only: no Redis hashes,
@@ -37,6 +37,23 @@ export interface Broker {
   /** Runs whose lease has expired by the broker's clock; with `trimRegistries`, also drops expired records from the finished registries. */
   expired(queue: string, limit: number, trimRegistries: boolean): Promise<Run[]>;
   getJob<D, R>(queue: string, id: string): Promise<JobInfo<D, R> | null>;
+  /** Jobs of one status, newest first (see Queue.getJobs); records that expired meanwhile are left out. */
+  getJobs<D, R>(queue: string, status: ListedStatus, offset: number, limit: number): Promise<JobInfo<D, R>[]>;
+  getCounts(queue: string): Promise<JobCounts>;
+  /** Failed jobs back to queued: those named, or with no ids up to `limit` from the registry; says how many and what each named one was. */
+  retryFailed(queue: string, ids: string[], limit: number): Promise<{ retried: number; statuses: (JobStatus | null)[] }>;
+  /** Deletes a job that is not active; returns the status it had (null: no record; 'active': left alone). */
+  remove(queue: string, id: string): Promise<JobStatus | null>;
+  /** One bounded pass of clean over a finished registry (see clean-2.lua). */
+  cleanPass(
+    queue: string,
+    status: 'completed' | 'failed',
+    olderThanMs: number,
+    limit: number,
+    offset: number,
+  ): Promise<{ deleted: number; kept: number; scanned: number }>;
+  /** One bounded pass of drain: deletes queued and delayed jobs; says how many and how many ids are left. */
+  drainPass(queue: string): Promise<{ deleted: number; left: number }>;
   /** The job's status and, once final, its result or error (reads nothing else); null when there is no record. */
   getOutcome(queue: string, id: string): Promise<JobOutcome | null>;
   /** Where a reader starts to see only events written from now on. */
@@ -81,6 +98,9 @@ export interface WritePolicy {
   eventDataMaxBytes: number;
   /** puts back (counted or stalled) a job may have before it ends failed */
   maxStalls: number;
+  /** most records kept in the completed / failed registry (the oldest beyond it are deleted); absent: no cap */
+  keepCompleted?: number;
+  keepFailed?: number;
 }
 
 export interface NewJob {

@@ -72,6 +72,10 @@ export interface SupervisorOptions {
   resultTtlMs?: number;
   /** How long failed records are kept. @default 604800000 (7 days) */
   failedTtlMs?: number;
+  /** Most completed records kept per queue, beside their TTL: the oldest beyond it are deleted. Unset: no cap. */
+  keepCompleted?: number;
+  /** Most failed records kept per queue, beside their TTL. Unset: no cap. */
+  keepFailed?: number;
   /** @default 'brokkr' */
   prefix?: string;
   /** Lease length; the supervisor renews leases of its jobs every leaseMs / 3. @default 30000 */
@@ -116,7 +120,8 @@ export interface SupervisorOptions {
   backoffStrategies?: Record<string, BackoffStrategy>;
 }
 
-export type ResolvedSupervisorOptions = Required<Omit<SupervisorOptions, 'maxMemoryMb'>> & { maxMemoryMb?: number };
+type Unset = 'maxMemoryMb' | 'keepCompleted' | 'keepFailed';
+export type ResolvedSupervisorOptions = Required<Omit<SupervisorOptions, Unset>> & Pick<SupervisorOptions, Unset>;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_PREFIX = 'brokkr';
@@ -146,6 +151,8 @@ const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   timeoutGraceMs: 'int>=0',
   resultTtlMs: 'int>=0',
   failedTtlMs: 'int>=0',
+  keepCompleted: 'int>=0',
+  keepFailed: 'int>=0',
   prefix: 'string',
   leaseMs: 'int>0',
   shutdownGraceMs: 'int>=0',
@@ -194,6 +201,8 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     leaseMs: options.leaseMs ?? 30_000,
     shutdownGraceMs: options.shutdownGraceMs ?? 30_000,
     ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
+    ...(options.keepCompleted !== undefined ? { keepCompleted: options.keepCompleted } : {}),
+    ...(options.keepFailed !== undefined ? { keepFailed: options.keepFailed } : {}),
     eventsMaxLen: options.eventsMaxLen ?? 10_000,
     eventDataMaxBytes: options.eventDataMaxBytes ?? 2048,
     fetchBatchSize: options.fetchBatchSize ?? 256,

@@ -12,6 +12,8 @@ const INT_VARS = {
   BROKKR_TIMEOUT_GRACE_MS: 'timeoutGraceMs',
   BROKKR_RESULT_TTL_MS: 'resultTtlMs',
   BROKKR_FAILED_TTL_MS: 'failedTtlMs',
+  BROKKR_KEEP_COMPLETED: 'keepCompleted',
+  BROKKR_KEEP_FAILED: 'keepFailed',
   BROKKR_LEASE_MS: 'leaseMs',
   BROKKR_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   BROKKR_MAX_MEMORY_MB: 'maxMemoryMb',

@@ -21,6 +21,7 @@ export const ErrorCodes = {
   PERMISSION: 'BRK_PERMISSION',
   CLOSED: 'BRK_CLOSED',
   UNRECOVERABLE: 'BRK_UNRECOVERABLE',
+  JOB_STATE: 'BRK_JOB_STATE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -66,6 +67,17 @@ export class JobTimeoutError extends BrokkrError {
 export class UnrecoverableError extends BrokkrError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCodes.UNRECOVERABLE, message, options);
+  }
+}
+
+/** The job exists but its status does not allow what was asked (retrying a job that did not fail, removing an active one). */
+export class JobStateError extends BrokkrError {
+  readonly jobId: string;
+  readonly status: string;
+  constructor(jobId: string, status: string, message: string) {
+    super(ErrorCodes.JOB_STATE, message);
+    this.jobId = jobId;
+    this.status = status;
   }
 }
 

@@ -3,7 +3,7 @@ export { Queue, type BulkJob, type WaitOptions } from './queue';
 export { Supervisor } from './supervisor/supervisor';
 export type { ConnectionOptions, HandlerModule, Handlers, QueueOptions, SupervisorOptions } from './config';
 export { supervisorOptionsFromEnv } from './env';
-export type { AttemptError, JobInfo, JobOptions, JobRef, JobStatus } from './job';
+export type { AttemptError, JobCounts, JobInfo, JobOptions, JobRef, JobStatus } from './job';
 export type { Backoff, BackoffStrategy } from './backoff';
 export type { Logger } from './logger';
 export type {
@@ -32,6 +32,7 @@ export {
   HandlerLoadError,
   JobFailedError,
   JobNotFoundError,
+  JobStateError,
   JobTimeoutError,
   PermissionError,
   ReplicationError,

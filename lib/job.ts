@@ -1,6 +1,6 @@
 import type { Backoff } from './backoff';
 import type { SerializedError } from './errors';
-import type { JobStatus } from './states';
+import type { JobStatus, ListedStatus } from './states';
 
 export type { JobStatus };
 
@@ -24,6 +24,9 @@ export interface JobOptions {
 /** The job options stored as numeric hash fields: one list, so enqueue and reads agree. */
 export const STORED_OPTIONS = ['timeoutMs', 'resultTtlMs', 'failedTtlMs'] as const satisfies readonly (keyof JobOptions)[];
 export type StoredOptions = Pick<JobOptions, (typeof STORED_OPTIONS)[number]>;
+
+/** How many jobs a queue holds in each status (queue.getCounts()). */
+export type JobCounts = Record<ListedStatus, number>;
 
 /** The error of one failed try, kept on the record (the last 10). */
 export interface AttemptError {

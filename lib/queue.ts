@@ -1,9 +1,11 @@
 import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config';
 import { checkBackoff } from './backoff';
-import { BrokerUnavailableError, ClosedError, ReplicationError, ValidationError } from './errors';
+import { BrokerUnavailableError, ClosedError, JobNotFoundError, JobStateError, ReplicationError, ValidationError } from './errors';
+import { PASS_SIZE } from './redis/registries';
+import { LISTED_STATUSES, type ListedStatus } from './states';
 import { uuidv7 } from './id';
 import type { Broker, NewJob } from './broker';
-import { type JobInfo, type JobOptions, type JobRef, STORED_OPTIONS } from './job';
+import { type JobCounts, type JobInfo, type JobOptions, type JobRef, STORED_OPTIONS } from './job';
 import { findUnfaithfulJson } from './json';
 import { RedisBroker } from './redis/broker';
 import { clientName } from './redis/keys';
@@ -86,6 +88,92 @@ export class Queue<Data = unknown, Result = unknown> {
   async getJob(id: string): Promise<JobInfo<Data, Result> | null> {
     this.assertOpen();
     return this.whileReachable('getJob', () => this.broker.getJob<Data, Result>(this.name, id));
+  }
+
+  /**
+   * Jobs of one status, newest first: queued by enqueue (newest enqueued first), active by lease,
+   * delayed and retrying by due time (latest first), completed and failed by when their record
+   * expires (with equal TTLs, newest finished first). `limit` at most 1,000.
+   */
+  async getJobs(options: { status: ListedStatus; offset?: number; limit?: number }): Promise<JobInfo<Data, Result>[]> {
+    this.assertOpen();
+    const { status, offset = 0, limit = 50 } = options ?? ({} as { status: ListedStatus });
+    if (!(LISTED_STATUSES as readonly string[]).includes(status)) {
+      throw new ValidationError(`getJobs: status must be one of ${LISTED_STATUSES.join(', ')}, got ${describeValue(status)}`);
+    }
+    checkCount('getJobs: offset', offset, 0);
+    checkCount('getJobs: limit', limit, 1, 1000);
+    return this.whileReachable('getJobs', () => this.broker.getJobs<Data, Result>(this.name, status, offset, limit));
+  }
+
+  /** How many jobs the queue holds in each status, read in one round trip. */
+  async getCounts(): Promise<JobCounts> {
+    this.assertOpen();
+    return this.whileReachable('getCounts', () => this.broker.getCounts(this.name));
+  }
+
+  /** Puts a failed job back to `queued`: its tries start over, its earlier errors are kept. */
+  async retry(id: string): Promise<void> {
+    this.assertOpen();
+    const { statuses } = await this.whileReachable('retry', () => this.broker.retryFailed(this.name, [id], 1));
+    const status = statuses[0] ?? null;
+    if (status === null) throw new JobNotFoundError(id, `queue ${this.name} has no record of it (never enqueued, expired or removed)`);
+    if (status !== 'failed') throw new JobStateError(id, status, `retry: job ${id} is ${status}; only a failed job can be retried`);
+  }
+
+  /** Puts every failed job back to `queued`, 1,000 per round trip; resolves with how many. */
+  async retryAll(options: { status?: 'failed' } = {}): Promise<number> {
+    this.assertOpen();
+    if ((options.status ?? 'failed') !== 'failed') {
+      throw new ValidationError(`retryAll: status must be "failed", got ${describeValue(options.status)}`);
+    }
+    let total = 0;
+    for (;;) {
+      const { retried } = await this.whileReachable('retryAll', () => this.broker.retryFailed(this.name, [], PASS_SIZE));
+      total += retried;
+      if (retried === 0) return total;
+    }
+  }
+
+  /** Deletes a job that is not active; false when there is no such job. An active job is a JobStateError. */
+  async remove(id: string): Promise<boolean> {
+    this.assertOpen();
+    const status = await this.whileReachable('remove', () => this.broker.remove(this.name, id));
+    if (status === 'active') throw new JobStateError(id, status, `remove: job ${id} is active; it can be removed once it has finished`);
+    return status !== null;
+  }
+
+  /**
+   * Deletes completed or failed records that finished at least `olderThanMs` ago (default 0: all),
+   * at most `limit` of them (default: no limit), in passes of 1,000; resolves with how many.
+   */
+  async clean(options: { status: 'completed' | 'failed'; olderThanMs?: number; limit?: number }): Promise<number> {
+    this.assertOpen();
+    const { status, olderThanMs = 0, limit = Number.MAX_SAFE_INTEGER } = options ?? ({} as { status: 'completed' });
+    if (status !== 'completed' && status !== 'failed') {
+      throw new ValidationError(`clean: status must be "completed" or "failed", got ${describeValue(status)}`);
+    }
+    checkCount('clean: olderThanMs', olderThanMs, 0);
+    checkCount('clean: limit', limit, 1);
+    let deleted = 0;
+    let offset = 0;
+    for (;;) {
+      const pass = await this.whileReachable('clean', () => this.broker.cleanPass(this.name, status, olderThanMs, limit - deleted, offset));
+      deleted += pass.deleted;
+      offset += pass.kept;
+      if (deleted >= limit || pass.scanned < PASS_SIZE) return deleted;
+    }
+  }
+
+  /** Deletes every queued and delayed job (retrying ones stay); resolves with how many. */
+  async drain(): Promise<number> {
+    this.assertOpen();
+    let deleted = 0;
+    for (;;) {
+      const pass = await this.whileReachable('drain', () => this.broker.drainPass(this.name));
+      deleted += pass.deleted;
+      if (pass.left === 0) return deleted;
+    }
   }
 
   /**
@@ -189,6 +277,13 @@ function checkJobOptions(opts: unknown, where: string): Pick<NewJob, 'opts' | 'r
   if (out.runAt !== undefined && out.delayMs !== undefined)
     throw new ValidationError(`${where}job options "delayMs" and "runAt" cannot be used together`);
   return out;
+}
+
+function checkCount(what: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new ValidationError(`${what} must be an integer ${range}, got ${describeValue(value)}`);
+  }
 }
 
 function describeValue(value: unknown): string {

@@ -13,6 +13,10 @@ export const JOB_STATUSES = ['queued', 'active', 'completed', 'failed', 'delayed
  */
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** The statuses a queue keeps a list or set of, so that its jobs can be listed and counted. */
+export const LISTED_STATUSES = ['queued', 'active', 'delayed', 'retrying', 'completed', 'failed'] as const satisfies readonly JobStatus[];
+export type ListedStatus = (typeof LISTED_STATUSES)[number];
+
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['completed', 'failed', 'canceled']);
 
 export function isJobStatus(value: unknown): value is JobStatus {
@@ -32,6 +36,8 @@ export const TRANSITIONS = {
   fail: { from: ['active'], to: 'failed' },
   /** a failed try with tries left: the next one waits for its backoff */
   retry: { from: ['active'], to: 'retrying' },
+  /** queue.retry(): a failed job runs again, its tries start over */
+  retryFailed: { from: ['failed'], to: 'queued' },
   /** put back to waiting: no fault (free), a crash with no culprit (counted), an expired lease (stalled) */
   requeue: { from: ['active'], to: 'queued' },
   /** put back too often: past maxStalls */

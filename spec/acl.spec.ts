@@ -73,6 +73,9 @@ describe('ACL users', () => {
     const q = queue(producer.connection, name);
     const jobs = await q.enqueueBulk([1, 2, 3].map((n) => ({ name: 'echo', data: n })));
     expect((await q.getJob(jobs[0]!.id))?.status).toBe('queued');
+    expect(await q.getCounts()).toMatchObject({ queued: 3 });
+    expect(await q.getJobs({ status: 'queued' })).toHaveLength(3);
+    await expect(q.remove(jobs[0]!.id)).rejects.toBeInstanceOf(PermissionError); // housekeeping is the admin's
 
     const raw = rawClient(producer.connection);
     const k = `brokkr:{${name}}:wait`;
@@ -135,8 +138,24 @@ describe('ACL users', () => {
 
   it('the README gives the exact rules of both roles', () => {
     const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
-    for (const role of ['producer', 'supervisor'] as const) expect(readme).toContain(aclRules(role).join(' '));
+    for (const role of ['producer', 'admin', 'supervisor'] as const) expect(readme).toContain(aclRules(role).join(' '));
     expect(aclRules('producer', { prefix: 'jobs' })).toContain('~jobs:*');
+  });
+});
+
+describe('the admin role', () => {
+  it('lists, retries, removes, cleans and drains, and still cannot take jobs by hand', async () => {
+    const admin = await user('admin');
+    const name = uniqueQueue('acl');
+    const q = queue(admin.connection, name);
+    const [a, b] = await q.enqueueBulk([1, 2].map((n) => ({ name: 'echo', data: n })));
+    await q.enqueue('echo', 3, { delayMs: 60_000 });
+    expect(await q.remove(a!.id)).toBe(true);
+    expect(await q.retryAll()).toBe(0);
+    expect(await q.clean({ status: 'completed' })).toBe(0);
+    expect(await q.drain()).toBe(2);
+    await expect(q.retry(b!.id)).rejects.toMatchObject({ code: ErrorCodes.JOB_NOT_FOUND });
+    await expect(rawClient(admin.connection).call('BZPOPMIN', `brokkr:{${name}}:marker`, 0.01)).rejects.toThrow(/NOPERM|no permissions/);
   });
 });
 

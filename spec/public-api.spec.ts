@@ -48,6 +48,19 @@ describe('the public API', () => {
       backoff?: brokkr.Backoff;
     }>();
     expectTypeOf<JobInfo['errors']>().toEqualTypeOf<brokkr.AttemptError[]>();
+    const housekeeping = (queue: Queue<{ to: string }, { delivered: boolean }>) => {
+      expectTypeOf(queue.getCounts).returns.resolves.toEqualTypeOf<brokkr.JobCounts>();
+      expectTypeOf<brokkr.JobCounts>().toEqualTypeOf<
+        Record<'queued' | 'active' | 'delayed' | 'retrying' | 'completed' | 'failed', number>
+      >();
+      expectTypeOf(queue.getJobs).returns.resolves.toEqualTypeOf<JobInfo<{ to: string }, { delivered: boolean }>[]>();
+      expectTypeOf(queue.retry).returns.resolves.toBeVoid();
+      expectTypeOf(queue.retryAll).returns.resolves.toBeNumber();
+      expectTypeOf(queue.remove).returns.resolves.toBeBoolean();
+      expectTypeOf(queue.clean).returns.resolves.toBeNumber();
+      expectTypeOf(queue.drain).returns.resolves.toBeNumber();
+    };
+    expect(typeof housekeeping).toBe('function');
     expectTypeOf<brokkr.QueueOptions['defaultJobOptions']>().toEqualTypeOf<JobOptions | undefined>();
     expectTypeOf<SupervisorOptions['backoffStrategies']>().toEqualTypeOf<
       Record<string, (attempt: number, error: SerializedError) => number> | undefined
@@ -102,6 +115,7 @@ describe('the public API', () => {
         'HandlerLoadError',
         'JobFailedError',
         'JobNotFoundError',
+        'JobStateError',
         'JobTimeoutError',
         'PermissionError',
         'Queue',

@@ -111,7 +111,7 @@ function writeFor(kind: Kind, id: string, token: string, ttlMs = 60_000): Write 
   return { kind: 'release', id, token, mode, reason: 'thread-replaced', ttlMs };
 }
 
-describe('turn-8.lua writes, status x token x kind -> reply', () => {
+describe('turn-9.lua writes, status x token x kind -> reply', () => {
   it.each(TABLE.map((r) => [`${r.status} + ${r.token === OWN ? 'own' : 'other'} token + ${r.kind} -> ${r.reply}`, r] as const))(
     '%s',
     async (_label, r) => {
@@ -133,7 +133,7 @@ describe('turn-8.lua writes, status x token x kind -> reply', () => {
   });
 });
 
-describe('turn-8.lua leases', () => {
+describe('turn-9.lua leases', () => {
   it('leases queued ids, drops missing ones and skips ids whose record is not queued', async () => {
     const queue = uniqueQueue('lease');
     const k = queueKeys('brokkr', queue);
@@ -163,12 +163,12 @@ describe('turn-8.lua leases', () => {
       ['r2', 'retrying', now + 60_000],
     ] as const) {
       await admin.hset(k.job(id), { name: 'echo', data: '1', status, attempts: 1, createdAt: now });
-      await admin.zadd(k.delayed, due, id);
+      await admin.zadd(status === 'delayed' ? k.delayed : k.retrying, due, id);
     }
     const result = await broker.turn(queue, [], { count: 10, owner: 'sup', tokenBase: 'p', leaseMs: 30_000 });
-    expect(result.leased.map((j) => [j.id, j.attempt])).toEqual([
-      ['r1', 2],
+    expect(result.leased.map((j) => [j.id, j.attempt]).sort()).toEqual([
       ['d1', 2],
+      ['r1', 2],
     ]);
     expect(result.nextDueAt).toBe(now + 60_000);
     expect(await admin.hget(k.job('r2'), 'status')).toBe('retrying');
@@ -220,7 +220,7 @@ describe('writes repeated after a lost reply are recognised', () => {
     const write = writeFor('retry', 'j', OWN);
     const first = (await broker.turn(queue, [write], null)).written[0]!;
     expect(first).toMatchObject({ state: 'retrying', attempts: 1, nextRunAt: expect.any(Number) });
-    expect(Number(await admin.zscore(k.delayed, 'j'))).toBe(first.nextRunAt);
+    expect(Number(await admin.zscore(k.retrying, 'j'))).toBe(first.nextRunAt);
     expect((await broker.turn(queue, [write], null)).written[0]).toMatchObject({ state: 'retrying', nextRunAt: first.nextRunAt });
     await admin.hset(k.job('j'), { status: 'active', token: 'tok.next' }); // due, leased again by another run
     expect((await broker.turn(queue, [write], null)).written[0]).toMatchObject({ state: 'retrying' });

@@ -15,12 +15,14 @@ import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
 import { decodeStreamEvent, type StreamEvent } from '../event-codec';
 import { BrokerHealth } from '../health';
-import { type JobInfo, STORED_OPTIONS } from '../job';
+import { type JobCounts, type JobInfo, STORED_OPTIONS } from '../job';
+import type { JobStatus, ListedStatus } from '../states';
 import { type ConnectionSettings, createConnection, disconnect, type RedisClient } from './connection';
 import { type QueueKeys, queueKeys } from './keys';
 import { redact, scrubSecrets } from '../redact';
 import { permissionError } from './permissions';
 import { jobFromHash, outcomeFromFields } from './records';
+import { Registries } from './registries';
 import { decodeTurn } from './replies';
 import { defineScripts, type WithScripts } from './scripts';
 import { isTransient } from './transient';
@@ -66,6 +68,7 @@ export class RedisBroker implements Broker {
   private readonly policy: WritePolicy;
   /** waits for work in flight, per queue */
   private readonly waiting = new Map<string, Promise<unknown>>();
+  private readonly registries: Registries;
   private closing = false;
   private lastSocketError: string | null = null;
 
@@ -73,6 +76,7 @@ export class RedisBroker implements Broker {
     this.policy = options.policy ?? DEFAULT_POLICY;
     this.redis = defineScripts(createConnection(options.connection, 'command', options.clientName, options));
     this.watch(this.redis);
+    this.registries = new Registries(this.redis, (operation) => this.call(operation));
   }
 
   keys(queue: string): QueueKeys {
@@ -197,6 +201,30 @@ export class RedisBroker implements Broker {
     return Object.keys(hash).length === 0 ? null : jobFromHash<D, R>(queue, id, hash);
   }
 
+  getJobs<D, R>(queue: string, status: ListedStatus, offset: number, limit: number): Promise<JobInfo<D, R>[]> {
+    return this.registries.getJobs<D, R>(queue, this.keys(queue), status, offset, limit);
+  }
+
+  getCounts(queue: string): Promise<JobCounts> {
+    return this.registries.getCounts(this.keys(queue));
+  }
+
+  retryFailed(queue: string, ids: string[], limit: number): Promise<{ retried: number; statuses: (JobStatus | null)[] }> {
+    return this.registries.retryFailed(this.keys(queue), ids, limit);
+  }
+
+  remove(queue: string, id: string): Promise<JobStatus | null> {
+    return this.registries.remove(this.keys(queue), id);
+  }
+
+  cleanPass(queue: string, status: 'completed' | 'failed', olderThanMs: number, limit: number, offset: number) {
+    return this.registries.cleanPass(this.keys(queue), status, olderThanMs, limit, offset);
+  }
+
+  drainPass(queue: string): Promise<{ deleted: number; left: number }> {
+    return this.registries.drainPass(this.keys(queue));
+  }
+
   async getOutcome(queue: string, id: string): Promise<JobOutcome | null> {
     const [status, result, error, name] = await this.call(() =>
       this.redis.hmget(this.keys(queue).job(id), 'status', 'result', 'error', 'name'),
@@ -270,10 +298,11 @@ export class RedisBroker implements Broker {
   private turnArguments(queue: string, writes: Write[], lease: LeaseRequest | null): [string[], (string | number)[]] {
     const k = this.keys(queue);
     const p = this.policy;
-    const keys = [k.wait, k.active, k.completed, k.failed, k.events, k.marker, k.delayed, k.guard];
+    const keys = [k.wait, k.active, k.completed, k.failed, k.events, k.marker, k.delayed, k.guard, k.retrying];
     const args: (string | number)[] = [queue, k.jobPrefix, p.eventsMaxLen, p.eventDataMaxBytes, p.maxStalls];
     if (lease) args.push(lease.count, lease.owner, lease.tokenBase, lease.leaseMs);
     else args.push(0, '', '', 0);
+    args.push(p.keepCompleted ?? -1, p.keepFailed ?? -1);
     for (const w of writes) {
       if (w.kind === 'complete') args.push(w.kind, w.id, w.token, w.result, w.ttlMs, '');
       else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, w.retryInMs ?? '');

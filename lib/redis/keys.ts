@@ -9,8 +9,10 @@ export interface QueueKeys {
   readonly wait: string;
   /** zset of job ids being run, scored by lease deadline (ms, Redis server time) */
   readonly active: string;
-  /** zset of ids waiting for a due time, scored by it */
+  /** zset of delayed job ids, scored by their due time */
   readonly delayed: string;
+  /** zset of retrying job ids, scored by when their next try is due */
+  readonly retrying: string;
   /** zset of completed job ids, scored by the time their record expires */
   readonly completed: string;
   /** zset of failed job ids, scored by the time their record expires */
@@ -45,6 +47,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     wait: `${base}wait`,
     active: `${base}active`,
     delayed: `${base}delayed`,
+    retrying: `${base}retrying`,
     completed: `${base}completed`,
     failed: `${base}failed`,
     events: `${base}events`,

@@ -12,10 +12,15 @@ import { luaConstants } from '../states';
  */
 const SCRIPT_FILES = {
   brokkrEnqueue: 'enqueue-3.lua',
-  brokkrTurn: 'turn-8.lua',
+  brokkrTurn: 'turn-9.lua',
   brokkrRenew: 'renew-1.lua',
   brokkrExpired: 'expired-4.lua',
   brokkrWake: 'wake-1.lua',
+  brokkrCounts: 'counts-6.lua',
+  brokkrRetry: 'retry-4.lua',
+  brokkrRemove: 'remove-6.lua',
+  brokkrClean: 'clean-2.lua',
+  brokkrDrain: 'drain-3.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -87,7 +87,13 @@ export class Lifecycle {
       clientName: clientName(o.prefix, 'supervisor', this.id),
       commandTimeoutMs: o.commandTimeoutMs,
       retryMaxDelayMs: o.retryMaxDelayMs,
-      policy: { eventsMaxLen: o.eventsMaxLen, eventDataMaxBytes: o.eventDataMaxBytes, maxStalls: o.maxStalls },
+      policy: {
+        eventsMaxLen: o.eventsMaxLen,
+        eventDataMaxBytes: o.eventDataMaxBytes,
+        maxStalls: o.maxStalls,
+        ...(o.keepCompleted !== undefined ? { keepCompleted: o.keepCompleted } : {}),
+        ...(o.keepFailed !== undefined ? { keepFailed: o.keepFailed } : {}),
+      },
       waiterId: this.id,
     });
     // from the first connection attempt: a Redis that is away at start is an outage too

@@ -1,4 +1,4 @@
--- Jobs that wait for a due time sit in the delayed set, scored by it: delayed ones and retrying ones.
+-- Jobs that wait for a due time sit in a set scored by it: the delayed set, or the retrying set.
 -- Makes due jobs runnable (soonest first, at most `limit`); returns how many, and when the next
 -- job still waiting is due (nil: none). A due id whose record is gone is dropped. Job keys are
 -- built as jobPrefix .. id (the ids are only known here); the prefix carries the queue's hash tag,

@@ -11,3 +11,13 @@ local function finalize(key, registry, id, ttl, now, fields)
   redis.call('DEL', key)
   return false
 end
+
+-- Keeps at most `keep` records in a registry (nil or negative: no cap): the oldest beyond it are
+-- deleted, at most 1,000 per call so a lowered cap never blocks Redis for long.
+local function capRegistry(registry, jobPrefix, keep)
+  if not keep or keep < 0 then return end
+  local excess = redis.call('ZCARD', registry) - keep
+  if excess <= 0 then return end
+  local oldest = redis.call('ZPOPMIN', registry, math.min(excess, 1000))
+  for i = 1, #oldest, 2 do redis.call('DEL', jobPrefix .. oldest[i]) end
+end

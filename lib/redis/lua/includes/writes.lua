@@ -23,7 +23,7 @@ local function scheduleRetry(q, key, id, token, err, attempts, name, retryIn)
   redis.call('HSET', key, 'status', S.retrying, 'error', err, 'runAt', at, 'releasedBy', token)
   redis.call('HDEL', key, 'token', 'owner', 'startedAt')
   keepError(key, attempts, err, q.now)
-  redis.call('ZADD', q.delayed, at, id)
+  redis.call('ZADD', q.retrying, at, id)
   if not q.retryAt or at < q.retryAt then q.retryAt = at end
   q.finished[#q.finished + 1] = id
   emit(q.events, q.cap, E.retrying, id, retryingData(jobJson(q.queue, id, name, attempts), err, retryIn, at, q.dataCap))

@@ -1,0 +1,86 @@
+import type { JobCounts, JobInfo } from '../job';
+import { isJobStatus, type JobStatus, LISTED_STATUSES, type ListedStatus } from '../states';
+import type { RedisClient } from './connection';
+import type { QueueKeys } from './keys';
+import { jobFromHash } from './records';
+import type { WithScripts } from './scripts';
+
+type Run = <T>(operation: () => Promise<T>) => Promise<T>;
+
+/**
+ * What a queue's lists and sets answer, and the housekeeping on them: listing and counting jobs
+ * by status, putting failed jobs back, removing, cleaning and draining. Reads go straight to
+ * Redis; every change is one script call over a bounded number of jobs, so a large queue is
+ * handled in passes that never block Redis for long. `run` is the broker's error handling.
+ */
+export class Registries {
+  constructor(
+    private readonly redis: WithScripts<RedisClient>,
+    private readonly run: Run,
+  ) {}
+
+  /** Newest first: the wait list from its newest end, the sets from their highest score. */
+  async getJobs<D, R>(queue: string, k: QueueKeys, status: ListedStatus, offset: number, limit: number): Promise<JobInfo<D, R>[]> {
+    const last = offset + limit - 1;
+    const ids = await this.run(() =>
+      status === 'queued' ? this.redis.lrange(k.wait, offset, last) : this.redis.zrevrange(this.setOf(k, status), offset, last),
+    );
+    if (ids.length === 0) return [];
+    const hashes = await this.run(async () => {
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hgetall(k.job(id));
+      const replies = (await pipeline.exec()) ?? [];
+      const failed = replies.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+      return replies.map(([, hash]) => hash as Record<string, string>);
+    });
+    const jobs: JobInfo<D, R>[] = [];
+    hashes.forEach((hash, i) => {
+      if (Object.keys(hash).length > 0) jobs.push(jobFromHash<D, R>(queue, ids[i]!, hash));
+    });
+    return jobs;
+  }
+
+  async getCounts(k: QueueKeys): Promise<JobCounts> {
+    const keys = [k.wait, k.active, k.delayed, k.retrying, k.completed, k.failed];
+    const counts = (await this.run(() => this.redis.brokkrCounts(keys.length, ...keys))) as number[];
+    return Object.fromEntries(LISTED_STATUSES.map((status, i) => [status, Number(counts[i])])) as JobCounts;
+  }
+
+  async retryFailed(k: QueueKeys, ids: string[], limit: number): Promise<{ retried: number; statuses: (JobStatus | null)[] }> {
+    const reply = (await this.run(() => this.redis.brokkrRetry(4, k.failed, k.wait, k.marker, k.guard, k.jobPrefix, limit, ...ids))) as (
+      | string
+      | number
+    )[];
+    const statuses = reply.slice(1).map((s) => (isJobStatus(s) ? s : null));
+    return { retried: Number(reply[0]), statuses };
+  }
+
+  async remove(k: QueueKeys, id: string): Promise<JobStatus | null> {
+    const keys = [k.wait, k.delayed, k.retrying, k.completed, k.failed, k.job(id)];
+    const status = await this.run(() => this.redis.brokkrRemove(keys.length, ...keys, id));
+    return isJobStatus(status) ? status : null;
+  }
+
+  async cleanPass(k: QueueKeys, status: 'completed' | 'failed', olderThanMs: number, limit: number, offset: number) {
+    const registry = status === 'completed' ? k.completed : k.failed;
+    const [deleted, kept, scanned] = (await this.run(() =>
+      this.redis.brokkrClean(2, registry, k.guard, k.jobPrefix, olderThanMs, limit, offset, PASS_SIZE),
+    )) as number[];
+    return { deleted: Number(deleted), kept: Number(kept), scanned: Number(scanned) };
+  }
+
+  async drainPass(k: QueueKeys): Promise<{ deleted: number; left: number }> {
+    const [deleted, left] = (await this.run(() =>
+      this.redis.brokkrDrain(3, k.wait, k.delayed, k.guard, k.jobPrefix, PASS_SIZE),
+    )) as number[];
+    return { deleted: Number(deleted), left: Number(left) };
+  }
+
+  private setOf(k: QueueKeys, status: Exclude<ListedStatus, 'queued'>): string {
+    return { active: k.active, delayed: k.delayed, retrying: k.retrying, completed: k.completed, failed: k.failed }[status];
+  }
+}
+
+/** Most jobs one housekeeping script call handles. */
+export const PASS_SIZE = 1000;
