@@ -21,15 +21,24 @@ const CONNECTION_COMMANDS = [
 
 const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
   producer: ['brokkrEnqueue', 'brokkrCounts'],
-  admin: ['brokkrEnqueue', 'brokkrCounts', 'brokkrRetry', 'brokkrRemove', 'brokkrClean', 'brokkrDrain'],
-  supervisor: ['brokkrTurn', 'brokkrRenew', 'brokkrExpired', 'brokkrWake'],
+  admin: [
+    'brokkrEnqueue',
+    'brokkrCounts',
+    'brokkrRetry',
+    'brokkrRemove',
+    'brokkrClean',
+    'brokkrDrain',
+    'brokkrScheduleSet',
+    'brokkrScheduleRemove',
+  ],
+  supervisor: ['brokkrTurn', 'brokkrRenew', 'brokkrExpired', 'brokkrWake', 'brokkrScheduleAdvance', 'brokkrSchedulesStale'],
 };
 
 /** Commands a role sends outside scripts. */
 const ROLE_COMMANDS: Record<AclRole, readonly string[]> = {
-  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs
-  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'lrange', 'zrevrange'],
-  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'lrange', 'zrevrange'],
+  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules()
+  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'lrange', 'zrevrange', 'smembers'],
+  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'lrange', 'zrevrange', 'smembers'],
   // the blocking wait for work; CONFIG GET (the durability check at start) is left out on purpose
   // because a supervisor refused it only skips that check
   supervisor: ['bzpopmin'],

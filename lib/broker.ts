@@ -3,6 +3,7 @@ import type { SerializedError } from './errors';
 import type { StreamEvent } from './event-codec';
 import type { BrokerHealth } from './health';
 import type { JobCounts, JobInfo, JobOptions } from './job';
+import type { ScheduleInfo, ScheduleState, StoredSpec } from './schedule';
 import type { JobStatus, LeaseReply, ListedStatus, ReleaseMode, WriteReply } from './states';
 
 /**
@@ -52,6 +53,15 @@ export interface Broker {
     limit: number,
     offset: number,
   ): Promise<{ deleted: number; kept: number; scanned: number }>;
+  /** Creates or replaces a recurring schedule and its first tick (null: none); returns the pending tick's id. */
+  setSchedule(queue: string, id: string, job: ScheduleJob, firstAt: number | null): Promise<string>;
+  /** Moves a schedule from its pending tick (as the caller saw it) to the next; false when someone else did, or it changed. */
+  advanceSchedule(queue: string, id: string, pending: string, tickAt: number | null, nextAt: number | null): Promise<boolean>;
+  removeSchedule(queue: string, id: string): Promise<boolean>;
+  getSchedule(queue: string, id: string): Promise<ScheduleState | null>;
+  listSchedules(queue: string): Promise<ScheduleInfo[]>;
+  /** Schedules whose pending tick is gone or was taken without the schedule moving on. */
+  staleSchedules(queue: string): Promise<ScheduleState[]>;
   /** One bounded pass of drain: deletes queued and delayed jobs; says how many and how many ids are left. */
   drainPass(queue: string): Promise<{ deleted: number; left: number }>;
   /** The job's status and, once final, its result or error (reads nothing else); null when there is no record. */
@@ -72,6 +82,15 @@ export interface Broker {
   /** Ends pending blocking calls at once (they reject) and keeps the command connection open. */
   interruptBlocking(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What each tick of a schedule enqueues. */
+export interface ScheduleJob {
+  spec: StoredSpec;
+  name: string;
+  /** JSON text */
+  data: string;
+  opts: JobOptions;
 }
 
 export interface JobOutcome {
@@ -130,6 +149,8 @@ export interface LeasedJob {
   /** tries in all (absent: 1) */
   maxAttempts?: number;
   backoff?: Backoff;
+  /** the id of the recurring schedule this job is a tick of */
+  schedule?: string;
 }
 
 export interface LeaseRequest {

@@ -5,6 +5,7 @@ export type { ConnectionOptions, HandlerModule, Handlers, QueueOptions, Supervis
 export { supervisorOptionsFromEnv } from './env';
 export type { AttemptError, JobCounts, JobInfo, JobOptions, JobRef, JobStatus } from './job';
 export type { Backoff, BackoffStrategy } from './backoff';
+export type { ScheduleInfo, ScheduleSpec, StoredSpec } from './schedule';
 export type { Logger } from './logger';
 export type {
   ActiveEvent,

@@ -2,6 +2,7 @@ import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config
 import { checkBackoff } from './backoff';
 import { BrokerUnavailableError, ClosedError, JobNotFoundError, JobStateError, ReplicationError, ValidationError } from './errors';
 import { PASS_SIZE } from './redis/registries';
+import { checkScheduleSpec, nextTick, type ScheduleInfo, type ScheduleSpec } from './schedule';
 import { LISTED_STATUSES, type ListedStatus } from './states';
 import { uuidv7 } from './id';
 import type { Broker, NewJob } from './broker';
@@ -177,6 +178,41 @@ export class Queue<Data = unknown, Result = unknown> {
   }
 
   /**
+   * Creates or replaces recurring schedule `id`: each tick enqueues job `name` with `data` and
+   * `opts` (not delayMs / runAt). Replacing a schedule deletes its pending tick unless it has
+   * started. Resolves with when the first tick is due (null when the schedule has already ended).
+   */
+  async schedule(id: string, spec: ScheduleSpec, name: string, data: Data, opts: JobOptions = {}): Promise<{ nextRunAt: number | null }> {
+    this.assertOpen();
+    checkScheduleId(id);
+    const stored = checkScheduleSpec(spec);
+    if (typeof opts === 'object' && opts !== null && ('delayMs' in opts || 'runAt' in opts)) {
+      throw new ValidationError('schedule: job options "delayMs" and "runAt" do not apply: the schedule says when each tick runs');
+    }
+    const job = this.prepare({ name, data, opts }, 'schedule: ');
+    const now = Date.now();
+    // an interval schedule is anchored at its first tick, so every process plans the same ticks
+    if (stored.everyMs !== undefined && stored.startAt === undefined) stored.startAt = now + stored.everyMs;
+    const firstAt = nextTick(stored, now);
+    const scheduleJob = { spec: stored, name: job.name, data: job.data, opts: job.opts };
+    await this.whileReachable('schedule', () => this.broker.setSchedule(this.name, id, scheduleJob, firstAt));
+    return { nextRunAt: firstAt };
+  }
+
+  /** Removes schedule `id` and its pending tick (unless started); false when there was none. */
+  async unschedule(id: string): Promise<boolean> {
+    this.assertOpen();
+    checkScheduleId(id);
+    return this.whileReachable('unschedule', () => this.broker.removeSchedule(this.name, id));
+  }
+
+  /** The queue's schedules, by id, with their next and last run times. */
+  async schedules(): Promise<ScheduleInfo[]> {
+    this.assertOpen();
+    return this.whileReachable('schedules', () => this.broker.listSchedules(this.name));
+  }
+
+  /**
    * Resolves with the job's result once it completes. Rejects with JobFailedError (its `cause` is
    * the stored error), WaitTimeoutError, or JobNotFoundError when the id is unknown or expired.
    */
@@ -277,6 +313,12 @@ function checkJobOptions(opts: unknown, where: string): Pick<NewJob, 'opts' | 'r
   if (out.runAt !== undefined && out.delayMs !== undefined)
     throw new ValidationError(`${where}job options "delayMs" and "runAt" cannot be used together`);
   return out;
+}
+
+function checkScheduleId(id: unknown): void {
+  if (typeof id !== 'string' || id.length === 0 || id.length > 200 || /\s/.test(id)) {
+    throw new ValidationError(`schedule id must be a non-empty string of at most 200 characters without spaces, got ${describeValue(id)}`);
+  }
 }
 
 function checkCount(what: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {

@@ -113,7 +113,7 @@ describe('ACL users', () => {
     expect((await q.getJob(jobs[2]!.id))?.status).toBe('completed');
   });
 
-  it('a supervisor runs jobs with its rules alone, its refused CONFIG GET is harmless, and it cannot enqueue', async () => {
+  it('a supervisor runs jobs and schedule ticks with its rules alone, its refused CONFIG GET is harmless, and it cannot read records', async () => {
     const producer = await user('producer');
     const worker = await user('supervisor');
     const name = uniqueQueue('acl');
@@ -124,13 +124,17 @@ describe('ACL users', () => {
     const jobs = await q.enqueueBulk(Array.from({ length: 20 }, (_, i) => ({ name: 'echo', data: i })));
     const results = await Promise.all([...jobs, delayed].map((j) => q.waitForResult(j.id, { timeoutMs: 15_000 })));
     expect(results.map((r) => r.data)).toEqual([...jobs.map((_, i) => i), 'later']);
+    const admin = queue((await user('admin')).connection, name);
+    await admin.schedule('tick', { everyMs: 100, limit: 2 }, 'echo', 'tick');
+    await waitFor(async () => (await admin.schedules())[0]?.count === 2, 10_000, 'two ticks taken by the supervisor');
     await sup.close();
     // the durability check at start was refused (no CONFIG): nothing is logged, nothing broke
     expect(sup.lines).toEqual([]);
     await expect(rawClient(worker.connection).call('CONFIG', 'GET', 'appendonly')).rejects.toThrow(/NOPERM|no permissions/);
 
+    // a supervisor makes schedule ticks, so it may create jobs; reading records is a producer's
     const wrongWay = queue(worker.connection, name);
-    const err = await wrongWay.enqueue('echo', 1).catch((e: unknown) => e);
+    const err = await wrongWay.getJob(jobs[0]!.id).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PermissionError);
     expect((err as PermissionError).code).toBe(ErrorCodes.PERMISSION);
     expect((err as PermissionError).command).not.toBeNull();

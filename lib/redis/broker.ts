@@ -6,6 +6,7 @@ import type {
   LeaseRequest,
   NewJob,
   Run,
+  ScheduleJob,
   TurnResult,
   Write,
   WritePolicy,
@@ -15,7 +16,8 @@ import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
 import { decodeStreamEvent, type StreamEvent } from '../event-codec';
 import { BrokerHealth } from '../health';
-import { type JobCounts, type JobInfo, STORED_OPTIONS } from '../job';
+import { type JobCounts, type JobInfo, type JobOptions, STORED_OPTIONS } from '../job';
+import type { ScheduleInfo, ScheduleState } from '../schedule';
 import type { JobStatus, ListedStatus } from '../states';
 import { type ConnectionSettings, createConnection, disconnect, type RedisClient } from './connection';
 import { type QueueKeys, queueKeys } from './keys';
@@ -23,6 +25,7 @@ import { redact, scrubSecrets } from '../redact';
 import { permissionError } from './permissions';
 import { jobFromHash, outcomeFromFields } from './records';
 import { Registries } from './registries';
+import { ScheduleStore } from './schedules';
 import { decodeTurn } from './replies';
 import { defineScripts, type WithScripts } from './scripts';
 import { isTransient } from './transient';
@@ -69,6 +72,7 @@ export class RedisBroker implements Broker {
   /** waits for work in flight, per queue */
   private readonly waiting = new Map<string, Promise<unknown>>();
   private readonly registries: Registries;
+  private readonly schedules: ScheduleStore;
   private closing = false;
   private lastSocketError: string | null = null;
 
@@ -77,6 +81,7 @@ export class RedisBroker implements Broker {
     this.redis = defineScripts(createConnection(options.connection, 'command', options.clientName, options));
     this.watch(this.redis);
     this.registries = new Registries(this.redis, (operation) => this.call(operation));
+    this.schedules = new ScheduleStore(this.redis, (operation) => this.call(operation));
   }
 
   keys(queue: string): QueueKeys {
@@ -102,13 +107,7 @@ export class RedisBroker implements Broker {
       const args: (string | number)[] = [];
       for (const job of chunk) {
         keys.push(k.job(job.id));
-        const optionArgs: (string | number)[] = [];
-        for (const field of STORED_OPTIONS) {
-          const value = job.opts[field];
-          if (value !== undefined) optionArgs.push(field, value);
-        }
-        if (job.opts.attempts !== undefined) optionArgs.push('maxAttempts', job.opts.attempts);
-        if (job.opts.backoff !== undefined) optionArgs.push('backoff', JSON.stringify(job.opts.backoff));
+        const optionArgs = storedOptionFields(job.opts);
         args.push(job.id, job.name, job.data, job.runAt ?? '', job.delayMs ?? '', optionArgs.length / 2, ...optionArgs);
       }
       if (!durability || durability.replicas <= 0) {
@@ -223,6 +222,31 @@ export class RedisBroker implements Broker {
 
   drainPass(queue: string): Promise<{ deleted: number; left: number }> {
     return this.registries.drainPass(this.keys(queue));
+  }
+
+  setSchedule(queue: string, id: string, job: ScheduleJob, firstAt: number | null): Promise<string> {
+    const { spec, name, data, opts } = job;
+    return this.schedules.set(this.keys(queue), id, { spec, name, data, fields: storedOptionFields(opts) }, firstAt);
+  }
+
+  advanceSchedule(queue: string, id: string, pending: string, tickAt: number | null, nextAt: number | null): Promise<boolean> {
+    return this.schedules.advance(this.keys(queue), id, pending, tickAt, nextAt);
+  }
+
+  removeSchedule(queue: string, id: string): Promise<boolean> {
+    return this.schedules.remove(this.keys(queue), id);
+  }
+
+  getSchedule(queue: string, id: string): Promise<ScheduleState | null> {
+    return this.schedules.get(this.keys(queue), id);
+  }
+
+  listSchedules(queue: string): Promise<ScheduleInfo[]> {
+    return this.schedules.list(this.keys(queue));
+  }
+
+  staleSchedules(queue: string): Promise<ScheduleState[]> {
+    return this.schedules.stale(this.keys(queue));
   }
 
   async getOutcome(queue: string, id: string): Promise<JobOutcome | null> {
@@ -369,4 +393,16 @@ export class RedisBroker implements Broker {
     }
     return conn;
   }
+}
+
+/** The job options a record stores, as hash field / value pairs (shared by enqueue and schedule ticks). */
+function storedOptionFields(opts: JobOptions): (string | number)[] {
+  const fields: (string | number)[] = [];
+  for (const field of STORED_OPTIONS) {
+    const value = opts[field];
+    if (value !== undefined) fields.push(field, value);
+  }
+  if (opts.attempts !== undefined) fields.push('maxAttempts', opts.attempts);
+  if (opts.backoff !== undefined) fields.push('backoff', JSON.stringify(opts.backoff));
+  return fields;
 }

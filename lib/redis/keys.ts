@@ -28,6 +28,11 @@ export interface QueueKeys {
    * queue, and ioredis tries again until the migration is over.
    */
   readonly guard: string;
+  /** set of the ids of the queue's recurring schedules */
+  readonly schedules: string;
+  /** the prefix of a schedule's hash; `schedule(id)` gives the full key */
+  readonly schedulePrefix: string;
+  schedule(id: string): string;
   /** the prefix of a job's hash; `job(id)` gives the full key */
   readonly jobPrefix: string;
   job(id: string): string;
@@ -53,6 +58,9 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     events: `${base}events`,
     marker: `${base}marker`,
     guard: `${base}guard`,
+    schedules: `${base}schedules`,
+    schedulePrefix: `${base}schedule:`,
+    schedule: (id: string) => `${base}schedule:${id}`,
     jobPrefix,
     job: (id: string) => jobPrefix + id,
     wake: (waiter: string) => `${base}wake:${waiter}`,

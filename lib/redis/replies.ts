@@ -10,7 +10,7 @@ import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '
 
 const WRITE_WIDTH = 6;
 /** must match LEASE_WIDTH in lua/includes/lease.lua */
-const LEASE_WIDTH = 12;
+const LEASE_WIDTH = 13;
 
 type Flat = (string | number)[];
 
@@ -67,6 +67,8 @@ function decodeLeases(flat: Flat, leased: LeasedJob[], dropped: DroppedId[]): vo
     const backoff = String(flat[i + 11] ?? '');
     // checked at enqueue: a backoff damaged by hand since is left out (the job then retries at once)
     if (backoff !== '') job.backoff = parseBackoff(backoff);
+    const schedule = String(flat[i + 12] ?? '');
+    if (schedule !== '') job.schedule = schedule;
     leased.push(job);
   }
 }

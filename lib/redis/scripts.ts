@@ -21,6 +21,10 @@ const SCRIPT_FILES = {
   brokkrRemove: 'remove-6.lua',
   brokkrClean: 'clean-2.lua',
   brokkrDrain: 'drain-3.lua',
+  brokkrScheduleSet: 'schedule-set-6.lua',
+  brokkrScheduleAdvance: 'schedule-advance-4.lua',
+  brokkrScheduleRemove: 'schedule-remove-5.lua',
+  brokkrSchedulesStale: 'schedules-stale-2.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

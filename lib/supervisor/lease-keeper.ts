@@ -18,6 +18,8 @@ export interface LeaseKeeperHooks {
   lost(queue: string, run: Run): void;
   /** jobs of another (dead) supervisor put back or failed */
   reaped(queue: string, runs: Run[], results: WriteResult[], now: number): void;
+  /** now and then (with the registry trims): housekeeping of a queue that needs no lease, such as schedules */
+  tidy(queue: string): Promise<void>;
   error(err: unknown): void;
 }
 
@@ -99,6 +101,7 @@ export class LeaseKeeper {
     const trim = this.beats++ % TRIM_EVERY === 0;
     for (const queue of this.options.queues) {
       try {
+        if (trim) await this.hooks.tidy(queue).catch((err: unknown) => this.hooks.error(err));
         const expired = (await this.broker.expired(queue, REAP_BATCH, trim)).filter((r) => !mine.has(r.id));
         if (expired.length === 0) continue;
         const writes = expired.map((run) => ({

@@ -11,6 +11,7 @@ import { LeaseKeeper } from './lease-keeper';
 import { Latch, sleep } from './notifier';
 import { ReadyBuffer } from './ready-buffer';
 import { type Emit, type HeldRun, releaseWrite, Runs } from './runs';
+import { ScheduleKeeper } from './schedule-keeper';
 import { onShutdownSignals } from './signals';
 
 /** How long close() keeps trying to write the outcomes of runs it terminated. */
@@ -23,6 +24,7 @@ interface Parts {
   ready: ReadyBuffer<HeldRun>;
   fetch: FetchLoop;
   leases: LeaseKeeper;
+  schedules: ScheduleKeeper;
 }
 
 /**
@@ -102,6 +104,7 @@ export class Lifecycle {
       this.emit('broker:up', e);
       this.parts?.leases.afterOutage();
     });
+    const schedules = new ScheduleKeeper(broker, o.retryMaxDelayMs, this.report);
     let handlerNames = new Set<string>();
     const fetch: FetchLoop = new FetchLoop(
       broker,
@@ -121,6 +124,7 @@ export class Lifecycle {
             this.log('warn', `dropped job id ${d.id} from the wait list of queue ${queue}: ${why}`);
           }
           for (const job of jobs) {
+            if (job.schedule !== undefined) schedules.taken(queue, job);
             const run = runs.hold(queueIndex, queue, job);
             const refused = runs.refusal(run, handlerNames);
             if (refused) fetch.write({ queue, write: refused, run });
@@ -186,10 +190,11 @@ export class Lifecycle {
           }
         },
         reaped: (queue, reaped, results, now) => runs.reaped(queue, results, reaped, now),
+        tidy: (queue) => schedules.repair(queue),
         error: this.report,
       },
     );
-    this.parts = { broker, pool, runs, ready, fetch, leases };
+    this.parts = { broker, pool, runs, ready, fetch, leases, schedules };
     leases.start();
     fetch.start();
     void this.warnIfUnsafe(broker);
@@ -216,6 +221,7 @@ export class Lifecycle {
       }
     }
     await p.leases.stop();
+    p.schedules.stop();
     await p.fetch.stop();
     await p.pool.destroy();
     await p.broker.close();

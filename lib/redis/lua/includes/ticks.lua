@@ -1,0 +1,32 @@
+-- A recurring schedule's next tick is an ordinary delayed job with the id <schedule id>@<due ms>,
+-- made from the schedule's hash (name, data, and the job's stored option fields as a JSON array),
+-- and marked with the schedule's id so the supervisor that takes it can plan the tick after.
+-- The id makes making a tick idempotent: a tick that exists is never made twice. Job keys are
+-- built as jobPrefix .. id; the prefix carries the queue's hash tag.
+
+local function makeTick(schedule, delayed, marker, jobPrefix, scheduleId, at, now)
+  local tickId = scheduleId .. '@' .. at
+  local key = jobPrefix .. tickId
+  if redis.call('EXISTS', key) == 1 then return tickId end
+  local f = redis.call('HMGET', schedule, 'name', 'data', 'jobFields')
+  local fields = { 'name', f[1], 'data', f[2], 'status', S.delayed, 'attempts', 0, 'createdAt', now, 'runAt', at,
+    'schedule', scheduleId }
+  for _, value in ipairs(cjson.decode(f[3])) do fields[#fields + 1] = value end
+  redis.call('HSET', key, unpack(fields))
+  redis.call('ZADD', delayed, at, tickId)
+  wake(marker, at)
+  return tickId
+end
+
+-- A tick not taken yet is deleted; one already taken (active or finished) is left to run its course.
+local function dropTick(delayed, wait, jobPrefix, tickId)
+  local key = jobPrefix .. tickId
+  local status = redis.call('HGET', key, 'status')
+  if status == S.delayed then
+    redis.call('ZREM', delayed, tickId)
+    redis.call('DEL', key)
+  elseif status == S.queued then
+    redis.call('LREM', wait, 1, tickId)
+    redis.call('DEL', key)
+  end
+end
