@@ -92,6 +92,35 @@ export async function pickupLatency(system: System, admin: Redis, ratePerSec: nu
   return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
 }
 
+/**
+ * How late delayed jobs start: `jobs` jobs due evenly over `spreadMs` (from 1 s after the
+ * enqueue began, so every job is stored before it is due), served by two consumers side by side
+ * (two supervisors, two workers). Lateness is the handler's start minus the due time.
+ */
+export async function delayedLateness(system: System, admin: Redis, jobs: number, spreadMs: number): Promise<Latency> {
+  if (!system.enqueueDelayed) throw new Error(`${system.name} has no delayed jobs in this suite`);
+  const queue = freshQueue('delay');
+  const lateness: number[] = [];
+  let finished!: () => void;
+  const allDone = new Promise<void>((resolve) => (finished = resolve));
+  const record = (late: number | null) => {
+    if (late !== null) lateness.push(late);
+    if (lateness.length === jobs) finished();
+  };
+  const consumers = [await system.consume(queue, 8, record), await system.consume(queue, 8, record)];
+  const first = now() + 1_000;
+  await system.enqueueDelayed(
+    queue,
+    Array.from({ length: jobs }, (_, i) => Math.round(first + (i * spreadMs) / jobs)),
+  );
+  await allDone;
+  await Promise.all(consumers.map((c) => c.close()));
+  await admin.flushall();
+  const sorted = lateness.sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1]! };
+}
+
 /** Sum of calls in INFO commandstats (it counts script calls and each command inside them). */
 export async function commandCalls(admin: Redis): Promise<{ all: number; scripts: number }> {
   const info = await admin.info('commandstats');

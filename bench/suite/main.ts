@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startEphemeralRedis } from '../../scripts/ephemeral-redis';
-import { enqueueRate, idleCost, pickupLatency, redisCost, stability, throughput } from './cases';
+import { delayedLateness, enqueueRate, idleCost, pickupLatency, redisCost, stability, throughput } from './cases';
 import { OtherLoad, waitForQuiet } from './machine';
 import { cell, fmt, markdownTable, median, throughputSvg, type Sample } from './report';
 import { beeQueue, brokkr, bullmq, type Retention, type System } from './systems';
@@ -35,6 +35,7 @@ const plan = {
   levels: [1, 8, 64],
   cpuJobs: quick ? 1_000 : 4_000,
   latencyJobs: quick ? 500 : 2_000,
+  delayedJobs: 1_000,
   idleSeconds: 10,
   stability: quick ? [5_000, 15_000] : [20_000, 100_000],
 };
@@ -123,6 +124,14 @@ async function main(): Promise<void> {
       'pickup p50 ms at 500 jobs/s, C=8': r.p50,
       'pickup p99 ms at 500 jobs/s, C=8': r.p99,
       'pickup max ms at 500 jobs/s, C=8': r.max,
+    };
+  });
+  await sideBySide('delayed', async (s): Promise<Record<string, number>> => {
+    if (!s.enqueueDelayed) return {}; // bee-queue and BullMQ sandboxed: not compared here
+    const r = await delayedLateness(s, admin, plan.delayedJobs, 5_000);
+    return {
+      'delayed job start p50 ms late (1,000 due over 5 s, 2 consumers)': r.p50,
+      'delayed job start p99 ms late (1,000 due over 5 s, 2 consumers)': r.p99,
     };
   });
   const brokkrC8 = median(results.get('no-op jobs/s, C=8 [production]')?.get('brokkr')?.values ?? []);

@@ -25,6 +25,8 @@ export interface System {
   enqueueBulk(queue: string, kind: JobKind, count: number): Promise<void>;
   /** `at`: when the enqueue call began, for 'stamp' jobs */
   enqueueOne(queue: string, kind: JobKind, at?: number): Promise<void>;
+  /** 'stamp' jobs each due at one of `dueTimes` (epoch ms): their latency is how late they start; absent where not compared */
+  enqueueDelayed?(queue: string, dueTimes: number[]): Promise<void>;
   /**
    * Starts consuming and resolves once the consumer is ready and has just begun (the clock starts
    * then). `done` is called after each outcome is stored, with a 'stamp' job's latency.
@@ -63,6 +65,12 @@ export function brokkr(url: string, threads: number, retention: Retention): Syst
     },
     async enqueueOne(queue, kind, at) {
       await q(queue).enqueue(kind, at === undefined ? null : { at });
+    },
+    async enqueueDelayed(queue, dueTimes) {
+      for (let i = 0; i < dueTimes.length; i += 1000) {
+        const chunk = dueTimes.slice(i, i + 1000);
+        await q(queue).enqueueBulk(chunk.map((at) => ({ name: 'stamp', data: { at }, opts: { runAt: at } })));
+      }
     },
     async consume(queue, concurrency, done) {
       const supervisor = new Supervisor({
@@ -112,6 +120,14 @@ export function bullmq(url: string, mode: 'in-process' | 'sandboxed', retention:
     },
     async enqueueOne(queue, kind, at) {
       await q(queue).add(kind, { kind, at });
+    },
+    async enqueueDelayed(queue, dueTimes) {
+      for (let i = 0; i < dueTimes.length; i += 1000) {
+        const chunk = dueTimes.slice(i, i + 1000);
+        await q(queue).addBulk(
+          chunk.map((at) => ({ name: 'stamp', data: { kind: 'stamp' as const, at }, opts: { delay: at - Date.now() } })),
+        );
+      }
     },
     async consume(queue, concurrency, done) {
       const processor =
