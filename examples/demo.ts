@@ -1,6 +1,6 @@
 /**
  * `npm start`: a supervisor runs a batch of example jobs, one of which hangs forever and one of
- * which throws, and prints what happened to each. Uses REDIS_URL when set; otherwise it starts a
+ * which throws twice before it succeeds on a retry, and prints what happened to each. Uses REDIS_URL when set; otherwise it starts a
  * throwaway redis-server (installing Debian's package when run as root and it is missing).
  */
 import { join } from 'node:path';
@@ -45,6 +45,9 @@ async function main(): Promise<void> {
       say(`${clock()}  ⏱ ${tag(e.job.id)} passed its ${e.timeoutMs} ms timeout: its thread was terminated and replaced`),
     )
     .on('failed', (e) => say(`${clock()}  ✖ ${tag(e.job.id)} failed: ${e.error.name}: ${e.error.message}`))
+    .on('retrying', (e) =>
+      say(`${clock()}  ↻ ${tag(e.job.id)} try ${e.job.attempt} failed (${e.error.message}); retrying in ${e.delayMs} ms`),
+    )
     .on('requeued', (e) => {
       requeued++;
       say(`${clock()}  ↺ ${tag(e.job.id)} put back to waiting (${e.reason}), no attempt charged`);
@@ -64,7 +67,10 @@ async function main(): Promise<void> {
   }
   await add('stuck', {}, 'a handler stuck in an endless loop, 1.5 s timeout', { timeoutMs: 1_500 });
   for (const rounds of [200_000, 400_000, 600_000]) await add('checksum', { rounds }, `${rounds.toLocaleString('en')} sha256 rounds (CPU)`);
-  await add('flaky-report', { month: '2026-11' }, 'a handler that throws');
+  await add('flaky-report', { month: '2026-11' }, 'throws twice; attempts 3, exponential backoff', {
+    attempts: 3,
+    backoff: { type: 'exponential', delayMs: 200 },
+  });
   for (const to of ['alan@example.com', 'margaret@example.com']) await add('send-email', { to, subject: 'Digest' }, `email to ${to}`);
   say(`Enqueued ${jobs.length} jobs.\n`);
 
@@ -94,7 +100,8 @@ async function main(): Promise<void> {
     const s = (await queue.getJob(ref.id))?.status ?? 'missing';
     counts[s] = (counts[s] ?? 0) + 1;
   }
-  say(`\n${jobs.length} jobs: ${counts.completed} completed, ${counts.failed} failed (one timed out, one threw), in ${clock().trim()}.`);
+  say(`\n${jobs.length} jobs: ${counts.completed} completed, ${counts.failed} failed (the one that timed out), in ${clock().trim()}.`);
+  say('The flaky report failed twice and was retried after 200 ms, then 400 ms; its third try succeeded.');
   say(
     `The stuck job's thread was terminated and replaced; ${requeued} job(s) that shared that thread were put back and ran again without losing an attempt.`,
   );

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCodes } from '../lib/errors';
@@ -74,16 +74,15 @@ describe('concurrency means jobs in flight', () => {
   it('close() puts prefetched jobs that never started straight back, without an attempt', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const sup = h.supervisor({ queues: [name], threads: 1, concurrency: 1, prefetch: 3, handlers: { sleep: fixture('sleep') } });
+    const sup = h.supervisor({ queues: [name], threads: 1, concurrency: 1, prefetch: 3, handlers: { record: fixture('record') } });
     const requeued: string[] = [];
     sup.on('requeued', (e) => requeued.push(e.job.id));
     await sup.start();
-    const jobs = await queue.enqueueBulk(Array.from({ length: 5 }, (_, i) => ({ name: 'sleep', data: { ms: 400, value: i } })));
-    await waitFor(
-      async () => (await queue.getJob(jobs[0]!.id))?.status === 'active' && (await queue.getJob(jobs[3]!.id))?.status === 'active',
-      10_000,
-      'one running, three prefetched',
-    );
+    const dir = mkdtempSync(join(tmpdir(), 'brokkr-prefetch-'));
+    const jobs = await queue.enqueueBulk(Array.from({ length: 5 }, () => ({ name: 'record', data: { dir, ms: 400 } })));
+    // the first has started in its thread (it says so in a file), three more are leased and held
+    const started = () => readdirSync(dir).some((f) => readFileSync(join(dir, f), 'utf8').includes(jobs[0]!.id));
+    await waitFor(async () => started() && (await queue.getJob(jobs[3]!.id))?.status === 'active', 10_000, 'one running, three prefetched');
     await sup.close();
     expect(await queue.getJob(jobs[0]!.id)).toMatchObject({ status: 'completed' });
     expect(requeued.sort()).toEqual(

@@ -143,6 +143,18 @@ describe('retries on real Redis', () => {
     expect(seen.retrying.map((e) => e.error.code)).toEqual([ErrorCodes.JOB_TIMEOUT]);
   });
 
+  it('a thread crash blamed on the job (process.exit) is a failed try too, retried until the tries run out', async () => {
+    const name = uniqueQueue('rt');
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], handlers: { exit: fixture('exit') } });
+    const seen = collect(sup);
+    await sup.start();
+    const job = await queue.enqueue('exit', {}, { attempts: 2 });
+    await expect(queue.waitForResult(job.id, { timeoutMs: 15_000 })).rejects.toMatchObject({ code: ErrorCodes.JOB_FAILED });
+    expect(seen.retrying.map((e) => e.error.code)).toEqual([ErrorCodes.THREAD_CRASHED]);
+    expect(await queue.getJob(job.id)).toMatchObject({ status: 'failed', attempts: 2 });
+  });
+
   it('named strategies come from the supervisor; -1 stops, and a missing one fails the job and says so', async () => {
     const name = uniqueQueue('rt');
     const queue = h.queue(name, { defaultJobOptions: { attempts: 3, backoff: { type: 'linear' } } });
