@@ -16,14 +16,14 @@ import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
 import { decodeStreamEvent, type StreamEvent } from '../event-codec';
 import { BrokerHealth } from '../health';
-import { type JobCounts, type JobInfo, type JobOptions, STORED_OPTIONS } from '../job';
+import type { JobCounts, JobInfo } from '../job';
 import type { ScheduleInfo, ScheduleState } from '../schedule';
 import type { JobStatus, ListedStatus } from '../states';
 import { type ConnectionSettings, createConnection, disconnect, type RedisClient } from './connection';
 import { type QueueKeys, queueKeys } from './keys';
 import { redact, scrubSecrets } from '../redact';
 import { permissionError } from './permissions';
-import { jobFromHash, outcomeFromFields } from './records';
+import { jobFromHash, outcomeFromFields, storedOptionFields } from './records';
 import { Registries } from './registries';
 import { ScheduleStore } from './schedules';
 import { decodeTurn } from './replies';
@@ -393,16 +393,4 @@ export class RedisBroker implements Broker {
     }
     return conn;
   }
-}
-
-/** The job options a record stores, as hash field / value pairs (shared by enqueue and schedule ticks). */
-function storedOptionFields(opts: JobOptions): (string | number)[] {
-  const fields: (string | number)[] = [];
-  for (const field of STORED_OPTIONS) {
-    const value = opts[field];
-    if (value !== undefined) fields.push(field, value);
-  }
-  if (opts.attempts !== undefined) fields.push('maxAttempts', opts.attempts);
-  if (opts.backoff !== undefined) fields.push('backoff', JSON.stringify(opts.backoff));
-  return fields;
 }

@@ -1,7 +1,8 @@
 import type { JobOutcome } from '../broker';
 import { CorruptJobError, type SerializedError } from '../errors';
 import type { Backoff } from '../backoff';
-import { type AttemptError, type JobInfo, STORED_OPTIONS } from '../job';
+import { type AttemptError, type JobInfo, type JobOptions, STORED_OPTIONS } from '../job';
+import type { RedisClient } from './connection';
 import { isJobStatus } from '../states';
 
 /** A job hash as Redis stores it, read into a JobInfo; a damaged record is a CorruptJobError. */
@@ -65,4 +66,26 @@ function parseStored<T>(json: string, what: string): T {
   } catch {
     throw new CorruptJobError(`${what} is not valid JSON`);
   }
+}
+
+/** The job options a record stores, as hash field / value pairs (shared by enqueue and schedule ticks). */
+export function storedOptionFields(opts: JobOptions): (string | number)[] {
+  const fields: (string | number)[] = [];
+  for (const field of STORED_OPTIONS) {
+    const value = opts[field];
+    if (value !== undefined) fields.push(field, value);
+  }
+  if (opts.attempts !== undefined) fields.push('maxAttempts', opts.attempts);
+  if (opts.backoff !== undefined) fields.push('backoff', JSON.stringify(opts.backoff));
+  return fields;
+}
+
+/** Many hashes in one round trip (a pipeline: the keys of one queue share a slot); {} for a key that is gone. */
+export async function readHashes(redis: RedisClient, keys: string[]): Promise<Record<string, string>[]> {
+  const pipeline = redis.pipeline();
+  for (const key of keys) pipeline.hgetall(key);
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([err]) => err)?.[0];
+  if (failed) throw failed;
+  return replies.map(([, hash]) => hash as Record<string, string>);
 }

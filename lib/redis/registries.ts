@@ -2,7 +2,7 @@ import type { JobCounts, JobInfo } from '../job';
 import { isJobStatus, type JobStatus, LISTED_STATUSES, type ListedStatus } from '../states';
 import type { RedisClient } from './connection';
 import type { QueueKeys } from './keys';
-import { jobFromHash } from './records';
+import { jobFromHash, readHashes } from './records';
 import type { WithScripts } from './scripts';
 
 type Run = <T>(operation: () => Promise<T>) => Promise<T>;
@@ -26,14 +26,7 @@ export class Registries {
       status === 'queued' ? this.redis.lrange(k.wait, offset, last) : this.redis.zrevrange(this.setOf(k, status), offset, last),
     );
     if (ids.length === 0) return [];
-    const hashes = await this.run(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.hgetall(k.job(id));
-      const replies = (await pipeline.exec()) ?? [];
-      const failed = replies.find(([err]) => err)?.[0];
-      if (failed) throw failed;
-      return replies.map(([, hash]) => hash as Record<string, string>);
-    });
+    const hashes = await this.run(() => readHashes(this.redis, ids.map(k.job)));
     const jobs: JobInfo<D, R>[] = [];
     hashes.forEach((hash, i) => {
       if (Object.keys(hash).length > 0) jobs.push(jobFromHash<D, R>(queue, ids[i]!, hash));

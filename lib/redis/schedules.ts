@@ -1,6 +1,7 @@
 import type { ScheduleInfo, ScheduleState, StoredSpec } from '../schedule';
 import type { RedisClient } from './connection';
 import type { QueueKeys } from './keys';
+import { readHashes } from './records';
 import type { WithScripts } from './scripts';
 
 type Run = <T>(operation: () => Promise<T>) => Promise<T>;
@@ -44,14 +45,7 @@ export class ScheduleStore {
   async list(k: QueueKeys): Promise<ScheduleInfo[]> {
     const ids = (await this.run(() => this.redis.smembers(k.schedules))).sort();
     if (ids.length === 0) return [];
-    const hashes = await this.run(async () => {
-      const pipeline = this.redis.pipeline();
-      for (const id of ids) pipeline.hgetall(k.schedule(id));
-      const replies = (await pipeline.exec()) ?? [];
-      const failed = replies.find(([err]) => err)?.[0];
-      if (failed) throw failed;
-      return replies.map(([, hash]) => hash as Record<string, string>);
-    });
+    const hashes = await this.run(() => readHashes(this.redis, ids.map(k.schedule)));
     const out: ScheduleInfo[] = [];
     hashes.forEach((h, i) => {
       if (!h.spec) return;
