@@ -18,6 +18,9 @@ export type BackoffStrategy = (attempt: number, error: SerializedError) => numbe
 
 const BUILT_IN = new Set(['fixed', 'exponential']);
 
+/** The longest wait before a retry (a year): a longer or infinite computed delay is cut to this. */
+export const MAX_BACKOFF_MS = 365 * 24 * 3600_000;
+
 /** What a supervisor decides after a failed try: retry after delayMs, or fail for good. */
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false; problem?: string };
 
@@ -47,11 +50,24 @@ export function checkBackoff(value: unknown, where: string): Backoff {
 }
 
 /**
- * After try `attempt` (1-based) failed with `error`: retry, and when. No retry once `maxAttempts`
- * tries are used up, for an UnrecoverableError, or when a named strategy says -1; a strategy this
- * supervisor lacks, or one that throws or answers nonsense, fails the job and says why.
+ * After failed try number `attempt` (1-based) failed with `error`: retry, and when (at most
+ * MAX_BACKOFF_MS). No retry once `maxAttempts` tries are used up, for an UnrecoverableError, or
+ * when a named strategy says -1; a strategy this supervisor lacks, or one that throws or answers
+ * nonsense, fails the job and says why.
  */
 export function decideRetry(
+  attempt: number,
+  maxAttempts: number,
+  backoff: Backoff | undefined,
+  error: SerializedError,
+  strategies: Readonly<Record<string, BackoffStrategy>>,
+  random: () => number = Math.random,
+): RetryDecision {
+  const decision = decide(attempt, maxAttempts, backoff, error, strategies, random);
+  return decision.retry ? { retry: true, delayMs: Math.min(decision.delayMs, MAX_BACKOFF_MS) } : decision;
+}
+
+function decide(
   attempt: number,
   maxAttempts: number,
   backoff: Backoff | undefined,

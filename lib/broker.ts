@@ -41,8 +41,17 @@ export interface Broker {
   /** Jobs of one status, newest first (see Queue.getJobs); records that expired meanwhile are left out. */
   getJobs<D, R>(queue: string, status: ListedStatus, offset: number, limit: number): Promise<JobInfo<D, R>[]>;
   getCounts(queue: string): Promise<JobCounts>;
-  /** Failed jobs back to queued: those named, or with no ids up to `limit` from the registry; says how many and what each named one was. */
-  retryFailed(queue: string, ids: string[], limit: number): Promise<{ retried: number; statuses: (JobStatus | null)[] }>;
+  /**
+   * Failed jobs back to queued: those named, or with no ids up to `limit` from the registry; says
+   * how many, how many registry entries it looked at, and what each named one was. `token` (made
+   * once per call by the caller) lets a call repeated after a lost reply see its own retry.
+   */
+  retryFailed(
+    queue: string,
+    ids: string[],
+    limit: number,
+    token: string,
+  ): Promise<{ retried: number; scanned: number; statuses: (JobStatus | null)[] }>;
   /** Deletes a job that is not active; returns the status it had (null: no record; 'active': left alone). */
   remove(queue: string, id: string): Promise<JobStatus | null>;
   /** One bounded pass of clean over a finished registry (see clean-2.lua). */
@@ -54,7 +63,13 @@ export interface Broker {
     offset: number,
   ): Promise<{ deleted: number; kept: number; scanned: number }>;
   /** Creates or replaces a recurring schedule and its first tick (null: none); returns the pending tick's id. */
-  setSchedule(queue: string, id: string, job: ScheduleJob, firstAt: number | null): Promise<string>;
+  setSchedule(
+    queue: string,
+    id: string,
+    job: ScheduleJob,
+    firstAt: number | null,
+    anchor: number | null,
+  ): Promise<{ pending: string; nextRunAt: number | null }>;
   /** Moves a schedule from its pending tick (as the caller saw it) to the next; false when someone else did, or it changed. */
   advanceSchedule(queue: string, id: string, pending: string, tickAt: number | null, nextAt: number | null): Promise<boolean>;
   removeSchedule(queue: string, id: string): Promise<boolean>;
@@ -151,6 +166,8 @@ export interface LeasedJob {
   backoff?: Backoff;
   /** the id of the recurring schedule this job is a tick of */
   schedule?: string;
+  /** tries that failed so far (stalls and runs put back through no fault are not failed tries) */
+  failedTries?: number;
 }
 
 export interface LeaseRequest {

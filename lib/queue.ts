@@ -116,7 +116,8 @@ export class Queue<Data = unknown, Result = unknown> {
   /** Puts a failed job back to `queued`: its tries start over, its earlier errors are kept. */
   async retry(id: string): Promise<void> {
     this.assertOpen();
-    const { statuses } = await this.whileReachable('retry', () => this.broker.retryFailed(this.name, [id], 1));
+    const token = uuidv7(); // one per call: a resend after a lost reply recognises its own retry
+    const { statuses } = await this.whileReachable('retry', () => this.broker.retryFailed(this.name, [id], 1, token));
     const status = statuses[0] ?? null;
     if (status === null) throw new JobNotFoundError(id, `queue ${this.name} has no record of it (never enqueued, expired or removed)`);
     if (status !== 'failed') throw new JobStateError(id, status, `retry: job ${id} is ${status}; only a failed job can be retried`);
@@ -130,9 +131,9 @@ export class Queue<Data = unknown, Result = unknown> {
     }
     let total = 0;
     for (;;) {
-      const { retried } = await this.whileReachable('retryAll', () => this.broker.retryFailed(this.name, [], PASS_SIZE));
+      const { retried, scanned } = await this.whileReachable('retryAll', () => this.broker.retryFailed(this.name, [], PASS_SIZE, ''));
       total += retried;
-      if (retried === 0) return total;
+      if (scanned < PASS_SIZE) return total;
     }
   }
 
@@ -191,12 +192,12 @@ export class Queue<Data = unknown, Result = unknown> {
     }
     const job = this.prepare({ name, data, opts }, 'schedule: ');
     const now = Date.now();
-    // an interval schedule is anchored at its first tick, so every process plans the same ticks
-    if (stored.everyMs !== undefined && stored.startAt === undefined) stored.startAt = now + stored.everyMs;
-    const firstAt = nextTick(stored, now);
+    // an interval schedule without startAt is anchored at its first tick, so every process plans the same ticks
+    const anchor = stored.everyMs !== undefined && stored.startAt === undefined ? now + stored.everyMs : null;
+    const firstAt = nextTick(stored, now, anchor);
     const scheduleJob = { spec: stored, name: job.name, data: job.data, opts: job.opts };
-    await this.whileReachable('schedule', () => this.broker.setSchedule(this.name, id, scheduleJob, firstAt));
-    return { nextRunAt: firstAt };
+    const { nextRunAt } = await this.whileReachable('schedule', () => this.broker.setSchedule(this.name, id, scheduleJob, firstAt, anchor));
+    return { nextRunAt };
   }
 
   /** Removes schedule `id` and its pending tick (unless started); false when there was none. */

@@ -26,9 +26,17 @@ export interface StoredSpec {
 export interface ScheduleState {
   id: string;
   spec: StoredSpec;
+  /** an interval schedule without startAt ticks at anchor + k * everyMs (its first tick); else null */
+  anchor: number | null;
   /** the pending tick's id ('' : none) */
   pending: string;
-  createdAt: number;
+  /** the pending tick's status, as found by the heartbeat's look for stale schedules ('' : gone) */
+  pendingStatus?: string;
+}
+
+/** The due time a tick's id (`<schedule id>@<due ms>`) carries. */
+export function tickDue(tickId: string): number {
+  return Number(tickId.slice(tickId.lastIndexOf('@') + 1));
 }
 
 /** What queue.schedules() lists. */
@@ -86,10 +94,11 @@ export function checkScheduleSpec(spec: unknown): StoredSpec {
 
 /**
  * The first tick strictly after `after` (epoch ms; `startAt` itself counts), or null when the
- * schedule has none left (at or past `endAt`). An interval schedule ticks at startAt + k * everyMs
- * (without startAt: everyMs after `after`). Ticks missed while nothing ran are skipped, not replayed.
+ * schedule has none left (at or past `endAt`). An interval schedule ticks at startAt + k * everyMs,
+ * or without startAt at anchor + k * everyMs (no anchor yet: everyMs after `after`). Ticks missed
+ * while nothing ran are skipped, not replayed.
  */
-export function nextTick(spec: StoredSpec, after: number): number | null {
+export function nextTick(spec: StoredSpec, after: number, anchor: number | null = null): number | null {
   const from = Math.max(after, (spec.startAt ?? Number.NEGATIVE_INFINITY) - 1);
   let next: number | null;
   if (spec.cron !== undefined) {
@@ -97,7 +106,7 @@ export function nextTick(spec: StoredSpec, after: number): number | null {
     next = cron.nextRun(new Date(from))?.getTime() ?? null;
   } else {
     const every = spec.everyMs!;
-    const base = spec.startAt ?? after + every;
+    const base = spec.startAt ?? anchor ?? after + every;
     next = from < base ? base : base + every * (Math.floor((from - base) / every) + 1);
   }
   if (next === null || (spec.endAt !== undefined && next >= spec.endAt)) return null;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEphemeralRedis } from '../scripts/ephemeral-redis';
@@ -145,15 +145,18 @@ describe('shutdown', () => {
   it('SIGTERM lets the job in flight finish, then the process exits by itself', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const host = spawnSupervisor({ queues: [name], handlers: { sleep: 'sleep' }, options: { handleSignals: true } });
+    const host = spawnSupervisor({ queues: [name], handlers: { record: 'record' }, options: { handleSignals: true } });
     children.push(host);
     await host.ready;
-    const job = await queue.enqueue('sleep', { ms: 800, value: 'finished' });
-    await waitFor(() => host.lines.includes(`active ${job.id}`), 10_000, 'job active');
+    const dir = mkdtempSync(join(tmpdir(), 'brokkr-sigterm-'));
+    const job = await queue.enqueue('record', { dir, ms: 800 });
+    // started in its thread (`active` fires at dispatch, and a job not started yet is put back instead)
+    const started = () => readdirSync(dir).some((f) => readFileSync(join(dir, f), 'utf8').includes(job.id));
+    await waitFor(started, 10_000, 'job started');
     host.child.kill('SIGTERM');
     const exit = await host.exited;
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(await queue.getJob(job.id)).toMatchObject({ status: 'completed', result: 'finished' });
+    expect(await queue.getJob(job.id)).toMatchObject({ status: 'completed', result: job.id });
   });
 
   it('a second signal makes it cold: the job is terminated and put straight back, no attempt charged', async () => {

@@ -1,5 +1,5 @@
 import { type Backoff, ErrorCodes, type JobInfo, type RetryingEvent, ValidationError } from '../lib';
-import { decideRetry } from '../lib/backoff';
+import { decideRetry, MAX_BACKOFF_MS } from '../lib/backoff';
 import { decodeStreamEvent } from '../lib/event-codec';
 import { queueKeys } from '../lib/redis/keys';
 import { adminClient, fixture, Harness, uniqueQueue, waitFor } from './support/helpers';
@@ -23,6 +23,9 @@ describe('backoff delays (computed, no clock)', () => {
     expect(delays({ type: 'exponential', delayMs: 1000, jitter: 1 }, 2, () => 0.999)).toEqual([1, 2]);
     expect(delays([1000, 5000, 30000], 5)).toEqual([1000, 5000, 30000, 30000, 30000]);
     expect(delays(undefined, 2)).toEqual([0, 0]);
+    // however large the computed delay (2^2000 overflows to Infinity), a retry waits at most a year
+    expect(decideRetry(2_000, 3_000, { type: 'exponential', delayMs: 1_000 }, boom, {})).toEqual({ retry: true, delayMs: MAX_BACKOFF_MS });
+    expect(decideRetry(1, 2, { type: 'huge' }, boom, { huge: () => 1e300 })).toEqual({ retry: true, delayMs: MAX_BACKOFF_MS });
   });
 
   it('no retry once the tries are used up, for an UnrecoverableError, or when a strategy says -1', () => {

@@ -1,6 +1,9 @@
 import { ValidationError } from '../lib';
 import { nextTick } from '../lib/schedule';
-import { fixture, Harness, uniqueQueue, waitFor } from './support/helpers';
+import { RedisBroker } from '../lib/redis/broker';
+import { queueKeys } from '../lib/redis/keys';
+import { ScheduleKeeper } from '../lib/supervisor/schedule-keeper';
+import { adminClient, connection, fixture, Harness, uniqueQueue, waitFor } from './support/helpers';
 
 const h = new Harness();
 afterEach(() => h.closeAll());
@@ -124,6 +127,68 @@ describe('recurring schedules on real Redis', () => {
     await waitFor(async () => (await queue.getCounts()).delayed === 1, 10_000, 'a new pending tick');
     const [info] = await queue.schedules();
     expect((await queue.getJobs({ status: 'delayed' }))[0]!.id).toBe(`hourly@${info!.nextRunAt}`);
+  });
+
+  it('schedule() called again with the same spec (every process at start) moves nothing: the schedule keeps ticking', async () => {
+    const name = uniqueQueue('sch');
+    const queue = h.queue(name);
+    const runs: string[] = [];
+    const sup = h.supervisor({ queues: [name], handlers: { echo: fixture('echo') } });
+    sup.on('completed', ({ job }) => runs.push(job.id));
+    await sup.start();
+    const first = await queue.schedule('hb', { everyMs: 500 }, 'echo', {});
+    for (let i = 0; i < 6; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      await queue.schedule('hb', { everyMs: 500 }, 'echo', {});
+    }
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (const id of runs) expect((tickAt(id) - first.nextRunAt!) % 500).toBe(0); // one anchor throughout
+  });
+
+  it('a replacement leaves a tick that is already due to run; only a future pending tick is replaced', async () => {
+    const name = uniqueQueue('sch');
+    const queue = h.queue(name);
+    const { nextRunAt: t1 } = await queue.schedule('s', { everyMs: 200 }, 'echo', { v: 1 });
+    await new Promise((r) => setTimeout(r, 400)); // due, and no supervisor runs (a deploy)
+    await queue.schedule('s', { everyMs: 200 }, 'echo', { v: 2 });
+    const delayed = (await queue.getJobs({ status: 'delayed' })).map((j) => [j.id, j.data]);
+    expect(delayed).toContainEqual([`s@${t1}`, { v: 1 }]);
+    expect(delayed).toHaveLength(2);
+  });
+
+  it('the heartbeat never plans a tick again at or before the pending one, even on a clock that lags', async () => {
+    const name = uniqueQueue('sch');
+    const queue = h.queue(name);
+    const k = queueKeys('brokkr', name);
+    const { nextRunAt: t1 } = await queue.schedule('s', { cron: '*/2 * * * * *' }, 'echo', {});
+    const admin = adminClient();
+    const broker = new RedisBroker({
+      connection: connection(),
+      prefix: 'brokkr',
+      clientName: 'sch-spec',
+      commandTimeoutMs: 5_000,
+      retryMaxDelayMs: 500,
+    });
+    const keeper = new ScheduleKeeper(broker, 500, (e) => {
+      throw e;
+    });
+    try {
+      // the tick ran and its record is gone (resultTtlMs 0) before its taker moved the schedule on
+      await admin.zrem(k.delayed, `s@${t1}`);
+      await admin.del(k.job(`s@${t1}`));
+      const spy = jest.spyOn(Date, 'now').mockReturnValue(t1! - 10); // this supervisor's clock lags
+      try {
+        await keeper.repair(name);
+      } finally {
+        spy.mockRestore();
+      }
+      const [info] = await queue.schedules();
+      expect(info!.nextRunAt).toBeGreaterThan(t1!);
+    } finally {
+      keeper.stop();
+      await broker.close();
+      admin.disconnect();
+    }
   });
 
   it('bad specs and options are refused, naming what is wrong', async () => {

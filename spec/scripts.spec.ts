@@ -142,7 +142,9 @@ describe('turn-9.lua leases', () => {
     await seed(queue, 'done', 'completed');
     await admin.lpush(k.wait, 'done'); // a stray id of a finished job
     const result = await broker.turn(queue, [], { count: 10, owner: 'sup-a', tokenBase: 'base', leaseMs: 30_000 });
-    expect(result.leased).toEqual([{ id: 'q1', token: 'base.1', name: 'echo', data: '1', attempt: 2, createdAt: expect.any(Number) }]);
+    expect(result.leased).toEqual([
+      { id: 'q1', token: 'base.1', name: 'echo', data: '1', attempt: 2, createdAt: expect.any(Number), failedTries: 0 },
+    ]);
     expect(result.dropped).toEqual([
       { id: 'gone-id', reason: 'missing' },
       { id: 'done', reason: 'skipped', status: 'completed' },
@@ -252,5 +254,56 @@ describe("the state model is the scripts' only vocabulary", () => {
       for (const status of JOB_STATUSES)
         expect({ file, status, spelled: text.includes(`'${status}'`) }).toEqual({ file, status, spelled: false });
     }
+  });
+});
+
+describe('retries and manual retries, against lost replies and late writes (from review)', () => {
+  it('a stall does not use up a try: the lease after it still reports no failed try', async () => {
+    const queue = uniqueQueue('stall');
+    const k = queueKeys('brokkr', queue);
+    await broker.enqueue(queue, [{ id: 'j', name: 'echo', data: '1', opts: { attempts: 2 } }]);
+    let t = await broker.turn(queue, [], { count: 1, owner: 'dead', tokenBase: 'a', leaseMs: 30_000 });
+    const token = t.leased[0]!.token;
+    await admin.zadd(k.active, 1, 'j'); // its lease expired: the supervisor died
+    const reap: Write = { kind: 'release', id: 'j', token, mode: 'stalled', reason: 'lease expired', ttlMs: 60_000 };
+    expect((await broker.turn(queue, [reap], null)).written[0]!.state).toBe('requeued');
+    t = await broker.turn(queue, [], { count: 1, owner: 'live', tokenBase: 'b', leaseMs: 30_000 });
+    expect(t.leased[0]).toMatchObject({ attempt: 2, failedTries: 0, maxAttempts: 2 });
+  });
+
+  it('a late fail from a run reaped as stalled is refused, not mistaken for its own retry', async () => {
+    const queue = uniqueQueue('late');
+    const k = queueKeys('brokkr', queue);
+    await broker.enqueue(queue, [{ id: 'j', name: 'echo', data: '1', opts: {} }]);
+    const t = await broker.turn(queue, [], { count: 1, owner: 'cut-off', tokenBase: 'a', leaseMs: 30_000 });
+    const token = t.leased[0]!.token;
+    await admin.zadd(k.active, 1, 'j');
+    const reap: Write = { kind: 'release', id: 'j', token, mode: 'stalled', reason: 'lease expired', ttlMs: 60_000 };
+    await broker.turn(queue, [reap], null);
+    const late: Write = { kind: 'fail', id: 'j', token, error: '{"name":"Error","message":"x"}', ttlMs: 60_000, retryInMs: 100 };
+    expect((await broker.turn(queue, [late], null)).written[0]!.state).toBe('refused');
+    expect(await admin.hget(k.job('j'), 'status')).toBe('queued');
+  });
+
+  it('a manual retry repeated after a lost reply answers as the first call did', async () => {
+    const queue = uniqueQueue('mretry');
+    await seed(queue, 'j', 'failed');
+    const first = await broker.retryFailed(queue, ['j'], 1, 'call-1');
+    expect(first).toMatchObject({ retried: 1, statuses: ['failed'] });
+    expect(await broker.retryFailed(queue, ['j'], 1, 'call-1')).toMatchObject({ retried: 0, statuses: ['failed'] });
+    expect(await broker.retryFailed(queue, ['j'], 1, 'call-2')).toMatchObject({ retried: 0, statuses: ['queued'] });
+  });
+
+  it('retryAll is not stopped by ids of expired records at the front of the registry', async () => {
+    const queue = uniqueQueue('stale');
+    const k = queueKeys('brokkr', queue);
+    const now = Number((await admin.time())[0]) * 1000;
+    const stale: (string | number)[] = [];
+    for (let i = 0; i < 1_000; i++) stale.push(now - 100_000 + i, `old-${i}`);
+    await admin.zadd(k.failed, ...stale);
+    await seed(queue, 'live', 'failed');
+    await admin.zadd(k.failed, now + 3_600_000, 'live');
+    expect(await broker.retryFailed(queue, [], 1_000, '')).toMatchObject({ retried: 1 });
+    expect(await admin.hget(k.job('live'), 'status')).toBe('queued');
   });
 });

@@ -208,8 +208,13 @@ export class RedisBroker implements Broker {
     return this.registries.getCounts(this.keys(queue));
   }
 
-  retryFailed(queue: string, ids: string[], limit: number): Promise<{ retried: number; statuses: (JobStatus | null)[] }> {
-    return this.registries.retryFailed(this.keys(queue), ids, limit);
+  retryFailed(
+    queue: string,
+    ids: string[],
+    limit: number,
+    token: string,
+  ): Promise<{ retried: number; scanned: number; statuses: (JobStatus | null)[] }> {
+    return this.registries.retryFailed(this.keys(queue), ids, limit, token);
   }
 
   remove(queue: string, id: string): Promise<JobStatus | null> {
@@ -224,9 +229,9 @@ export class RedisBroker implements Broker {
     return this.registries.drainPass(this.keys(queue));
   }
 
-  setSchedule(queue: string, id: string, job: ScheduleJob, firstAt: number | null): Promise<string> {
+  setSchedule(queue: string, id: string, job: ScheduleJob, firstAt: number | null, anchor: number | null) {
     const { spec, name, data, opts } = job;
-    return this.schedules.set(this.keys(queue), id, { spec, name, data, fields: storedOptionFields(opts) }, firstAt);
+    return this.schedules.set(this.keys(queue), id, { spec, name, data, fields: storedOptionFields(opts) }, firstAt, anchor);
   }
 
   advanceSchedule(queue: string, id: string, pending: string, tickAt: number | null, nextAt: number | null): Promise<boolean> {

@@ -40,13 +40,17 @@ export class Registries {
     return Object.fromEntries(LISTED_STATUSES.map((status, i) => [status, Number(counts[i])])) as JobCounts;
   }
 
-  async retryFailed(k: QueueKeys, ids: string[], limit: number): Promise<{ retried: number; statuses: (JobStatus | null)[] }> {
-    const reply = (await this.run(() => this.redis.brokkrRetry(4, k.failed, k.wait, k.marker, k.guard, k.jobPrefix, limit, ...ids))) as (
-      | string
-      | number
-    )[];
-    const statuses = reply.slice(1).map((s) => (isJobStatus(s) ? s : null));
-    return { retried: Number(reply[0]), statuses };
+  async retryFailed(
+    k: QueueKeys,
+    ids: string[],
+    limit: number,
+    token: string,
+  ): Promise<{ retried: number; scanned: number; statuses: (JobStatus | null)[] }> {
+    const reply = (await this.run(() =>
+      this.redis.brokkrRetry(4, k.failed, k.wait, k.marker, k.guard, k.jobPrefix, limit, token, ...ids),
+    )) as (string | number)[];
+    const statuses = reply.slice(2).map((s) => (isJobStatus(s) ? s : null));
+    return { retried: Number(reply[0]), scanned: Number(reply[1]), statuses };
   }
 
   async remove(k: QueueKeys, id: string): Promise<JobStatus | null> {

@@ -10,7 +10,7 @@ import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '
 
 const WRITE_WIDTH = 6;
 /** must match LEASE_WIDTH in lua/includes/lease.lua */
-const LEASE_WIDTH = 13;
+const LEASE_WIDTH = 14;
 
 type Flat = (string | number)[];
 
@@ -69,6 +69,7 @@ function decodeLeases(flat: Flat, leased: LeasedJob[], dropped: DroppedId[]): vo
     if (backoff !== '') job.backoff = parseBackoff(backoff);
     const schedule = String(flat[i + 12] ?? '');
     if (schedule !== '') job.schedule = schedule;
+    job.failedTries = Number(flat[i + 13] ?? 0) || 0;
     leased.push(job);
   }
 }

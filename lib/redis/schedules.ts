@@ -19,11 +19,14 @@ export class ScheduleStore {
     id: string,
     job: { spec: StoredSpec; name: string; data: string; fields: (string | number)[] },
     firstAt: number | null,
-  ): Promise<string> {
+    anchor: number | null,
+  ): Promise<{ pending: string; nextRunAt: number | null }> {
     const keys = [k.schedules, k.schedule(id), k.delayed, k.wait, k.marker, k.guard];
     const args = [k.jobPrefix, id, JSON.stringify(job.spec), job.name, job.data, JSON.stringify(job.fields.map(String))];
     args.push(firstAt === null ? '' : String(firstAt), job.spec.limit === undefined ? '' : String(job.spec.limit));
-    return String(await this.run(() => this.redis.brokkrScheduleSet(keys.length, ...keys, ...args)));
+    args.push(anchor === null ? '' : String(anchor));
+    const [pending, nextRunAt] = (await this.run(() => this.redis.brokkrScheduleSet(keys.length, ...keys, ...args))) as string[];
+    return { pending: pending ?? '', nextRunAt: nextRunAt ? Number(nextRunAt) : null };
   }
 
   async advance(k: QueueKeys, id: string, pending: string, tickAt: number | null, nextAt: number | null): Promise<boolean> {
@@ -37,9 +40,9 @@ export class ScheduleStore {
   }
 
   async get(k: QueueKeys, id: string): Promise<ScheduleState | null> {
-    const [pending, spec, createdAt] = await this.run(() => this.redis.hmget(k.schedule(id), 'pending', 'spec', 'createdAt'));
+    const [pending, spec, anchor] = await this.run(() => this.redis.hmget(k.schedule(id), 'pending', 'spec', 'anchor'));
     if (!spec) return null;
-    return { id, spec: JSON.parse(spec) as StoredSpec, pending: pending ?? '', createdAt: Number(createdAt) };
+    return { id, spec: JSON.parse(spec) as StoredSpec, pending: pending ?? '', anchor: anchor ? Number(anchor) : null };
   }
 
   async list(k: QueueKeys): Promise<ScheduleInfo[]> {
@@ -70,8 +73,9 @@ export class ScheduleStore {
       this.redis.brokkrSchedulesStale(2, k.schedules, k.guard, k.jobPrefix, k.schedulePrefix),
     )) as string[];
     const out: ScheduleState[] = [];
-    for (let i = 0; i + 3 < flat.length; i += 4) {
-      out.push({ id: flat[i]!, pending: flat[i + 1]!, spec: JSON.parse(flat[i + 2]!) as StoredSpec, createdAt: Number(flat[i + 3]) });
+    for (let i = 0; i + 4 < flat.length; i += 5) {
+      const anchor = flat[i + 3] ? Number(flat[i + 3]) : null;
+      out.push({ id: flat[i]!, pending: flat[i + 1]!, spec: JSON.parse(flat[i + 2]!) as StoredSpec, anchor, pendingStatus: flat[i + 4]! });
     }
     return out;
   }

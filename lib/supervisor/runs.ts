@@ -21,6 +21,7 @@ export interface HeldRun extends PoolJob, Run {
   failedTtlMs: number;
   maxAttempts: number;
   backoff: Backoff | undefined;
+  failedTries: number;
   /** performance.now() when it was handed to a thread */
   dispatchedAt: number;
 }
@@ -79,6 +80,7 @@ export class Runs {
       failedTtlMs: job.failedTtlMs ?? d.failedTtlMs,
       maxAttempts: job.maxAttempts ?? 1,
       backoff: job.backoff,
+      failedTries: job.failedTries ?? 0,
       info: { id: job.id, queue, name: job.name, attempt: job.attempt },
       dispatchedAt: 0,
     };
@@ -125,7 +127,8 @@ export class Runs {
   /** A failed try: retried after its backoff while tries are left, else the job fails. */
   private failWrite(run: HeldRun, error: SerializedError): Write {
     const write: Write = { kind: 'fail', id: run.id, token: run.token, error: JSON.stringify(error), ttlMs: run.failedTtlMs };
-    const decision = decideRetry(run.attempt, run.maxAttempts, run.backoff, error, this.defaults.backoffStrategies);
+    // this is failed try number failedTries + 1: stalls do not use up tries (they have maxStalls)
+    const decision = decideRetry(run.failedTries + 1, run.maxAttempts, run.backoff, error, this.defaults.backoffStrategies);
     if (decision.retry) write.retryInMs = decision.delayMs;
     else if (decision.problem) {
       this.emit('error', new ValidationError(`job ${run.id} (${run.name}) failed without a retry: ${decision.problem}`));

@@ -24,6 +24,9 @@ if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[1], 'count', count, 'lastRunAt', ARGV[4])
 end
 local limit, nextAt = tonumber(cur[3]), tonumber(ARGV[5])
+local pendingDue = ARGV[3] ~= '' and tickDue(ARGV[3])
+-- a tick is never planned again at or before the one it follows (a planner's clock may lag)
+if nextAt and pendingDue and nextAt <= pendingDue then return 0 end
 if not nextAt or (limit and count >= limit) then
   redis.call('HSET', KEYS[1], 'pending', '', 'nextRunAt', '')
   return 1

@@ -1,6 +1,8 @@
---[[ Creates or replaces a recurring schedule, and its first tick, in one step: the tick a replaced
-  schedule had pending is deleted (unless already taken), so however many processes call this at
-  once, one pending tick is left, the last caller's.
+--[[ Creates or replaces a recurring schedule, and its first tick, in one step. A call that changes
+  nothing (same spec, job, data and options: a deploy calling it from every process) leaves the
+  schedule and its pending tick as they are. A replacement deletes the pending tick of the old
+  schedule unless it is due already (that one runs, it is the old schedule's past), so however many
+  processes call this at once, one tick is pending, the last caller's.
   KEYS[1]  the queue's set of schedule ids
   KEYS[2]  the schedule's hash
   KEYS[3]  delayed zset
@@ -15,21 +17,29 @@
   ARGV[6]  the job's stored option fields, a JSON array of field, value, ...
   ARGV[7]  due time of the first tick (epoch ms; '' : none, the schedule has already ended)
   ARGV[8]  limit: most ticks ('' : none)
-  Returns  the pending tick's id ('' : none)
+  ARGV[9]  anchor of an interval schedule without startAt: its first tick ('' : none)
+  Returns  { the pending tick's id ('' : none), its due time ('' : none) }
 ]]
 -- @include "now"
 -- @include "marker"
 -- @include "ticks"
 
 local now = serverNow()
-local old = redis.call('HGET', KEYS[2], 'pending')
-if old and old ~= '' then dropTick(KEYS[3], KEYS[4], ARGV[1], old) end
+redis.call('SADD', KEYS[1], ARGV[2])
+local cur = redis.call('HMGET', KEYS[2], 'spec', 'name', 'data', 'jobFields', 'pending', 'nextRunAt')
+if cur[1] == ARGV[3] and cur[2] == ARGV[4] and cur[3] == ARGV[5] and cur[4] == ARGV[6] then
+  return { cur[5] or '', cur[6] or '' }
+end
+local old = cur[5]
+if old and old ~= '' then
+  local due = tickDue(old)
+  if not due or due > now then dropTick(KEYS[3], KEYS[4], ARGV[1], old) end
+end
 redis.call('DEL', KEYS[2])
 local firstAt = tonumber(ARGV[7])
 redis.call('HSET', KEYS[2], 'spec', ARGV[3], 'name', ARGV[4], 'data', ARGV[5], 'jobFields', ARGV[6], 'limit', ARGV[8],
-  'count', 0, 'createdAt', now, 'pending', '', 'nextRunAt', '')
-redis.call('SADD', KEYS[1], ARGV[2])
-if not firstAt then return '' end
+  'anchor', ARGV[9], 'count', 0, 'createdAt', now, 'pending', '', 'nextRunAt', '')
+if not firstAt then return { '', '' } end
 local tickId = makeTick(KEYS[2], KEYS[3], KEYS[5], ARGV[1], ARGV[2], firstAt, now)
 redis.call('HSET', KEYS[2], 'pending', tickId, 'nextRunAt', firstAt)
-return tickId
+return { tickId, firstAt }

@@ -4,8 +4,9 @@
 -- are only known now, and the prefix carries the queue's hash tag, so every key is in this slot.
 -- Appends LEASE_WIDTH values per id to `out`: id, reply, token (the status, for a skipped id),
 -- name, data, attempt, timeoutMs, createdAt, resultTtlMs, failedTtlMs, maxAttempts, backoff (JSON),
--- schedule (the id of the schedule whose tick this is). Returns how many ids it took.
-local LEASE_WIDTH = 13
+-- schedule (the id of the schedule whose tick this is), tries (failed tries so far: retries count
+-- these, not leases, so a stall does not use up a try). Returns how many ids it took.
+local LEASE_WIDTH = 14
 
 local function lease(wait, active, jobPrefix, count, owner, tokenBase, leaseMs, out)
   if count <= 0 then return 0 end
@@ -18,7 +19,7 @@ local function lease(wait, active, jobPrefix, count, owner, tokenBase, leaseMs, 
   for i, id in ipairs(ids) do
     local key = jobPrefix .. id
     local f = redis.call('HMGET', key, 'status', 'name', 'data', 'attempts', 'timeoutMs', 'createdAt', 'resultTtlMs', 'failedTtlMs',
-      'maxAttempts', 'backoff', 'schedule')
+      'maxAttempts', 'backoff', 'schedule', 'tries')
     local reply, token, attempts = R.leased, '', ''
     if not f[1] and not f[2] and not f[3] then
       reply = R.missing
@@ -36,7 +37,7 @@ local function lease(wait, active, jobPrefix, count, owner, tokenBase, leaseMs, 
     if reply == R.leased then
       out[n + 4], out[n + 5], out[n + 6], out[n + 7] = f[2] or '', f[3] or '', attempts, f[5] or ''
       out[n + 8], out[n + 9], out[n + 10], out[n + 11], out[n + 12] = f[6] or '', f[7] or '', f[8] or '', f[9] or '', f[10] or ''
-      out[n + 13] = f[11] or ''
+      out[n + 13], out[n + 14] = f[11] or '', f[12] or '0'
     else
       for j = n + 4, n + LEASE_WIDTH do out[j] = '' end
     end

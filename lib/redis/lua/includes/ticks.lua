@@ -18,6 +18,11 @@ local function makeTick(schedule, delayed, marker, jobPrefix, scheduleId, at, no
   return tickId
 end
 
+-- The due time a tick's id carries.
+local function tickDue(tickId)
+  return tonumber(string.match(tickId, '@(%d+)$'))
+end
+
 -- A tick not taken yet is deleted; one already taken (active or finished) is left to run its course.
 local function dropTick(delayed, wait, jobPrefix, tickId)
   local key = jobPrefix .. tickId

@@ -20,7 +20,8 @@ end
 -- A failed try with tries left: recorded, and the next one scheduled in the delayed set, in one step.
 local function scheduleRetry(q, key, id, token, err, attempts, name, retryIn)
   local at = q.now + retryIn
-  redis.call('HSET', key, 'status', S.retrying, 'error', err, 'runAt', at, 'releasedBy', token)
+  redis.call('HSET', key, 'status', S.retrying, 'error', err, 'runAt', at, 'retriedBy', token)
+  redis.call('HINCRBY', key, 'tries', 1)
   redis.call('HDEL', key, 'token', 'owner', 'startedAt')
   keepError(key, attempts, err, q.now)
   redis.call('ZADD', q.retrying, at, id)
@@ -49,7 +50,7 @@ end
 local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local completed = kind == 'complete'
   local ttlField = completed and 'resultTtlMs' or 'failedTtlMs'
-  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'releasedBy', 'runAt')
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt')
   if not cur[1] and not cur[2] and not cur[3] then
     return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', '', ''
   end
