@@ -63,9 +63,11 @@ export interface DroppedEvent {
 
 /**
  * thread-replaced: its thread was ended for another job's timeout or recycled; shutdown: close()
- * ran out of grace; thread-crashed: its thread died and nothing showed which job caused it.
+ * ran out of grace; thread-crashed: its thread died and nothing showed which job caused it;
+ * lost-reply: this supervisor leased it in a call whose reply was lost in an outage, so it never
+ * started; it went back when its lease expired.
  */
-export type RequeueReason = 'thread-replaced' | 'shutdown' | 'thread-crashed';
+export type RequeueReason = 'thread-replaced' | 'shutdown' | 'thread-crashed' | 'lost-reply';
 
 /** Job events in the order they can happen to one run: active, then timeout?, then completed | failed | retrying | requeued | dropped. */
 export interface SupervisorEvents {

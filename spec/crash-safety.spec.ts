@@ -5,6 +5,7 @@ import { startEphemeralRedis } from '../scripts/ephemeral-redis';
 import { ErrorCodes } from '../lib/errors';
 import { Queue } from '../lib/queue';
 import { Supervisor } from '../lib/supervisor/supervisor';
+import { queueKeys } from '../lib/redis/keys';
 import {
   adminClient,
   Harness,
@@ -81,6 +82,31 @@ describe('a supervisor killed with SIGKILL', () => {
 });
 
 describe('leases', () => {
+  it('a lease a supervisor took but never got (its reply lost in an outage) goes back free: no stall, no attempt charged', async () => {
+    const name = uniqueQueue();
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], leaseMs: 600, handlers: { sleep: fixture('sleep') } });
+    const requeued: string[] = [];
+    sup.on('requeued', (e) => requeued.push(`${e.job.id} ${e.reason}`));
+    const stalled: string[] = [];
+    sup.on('stalled', (e) => stalled.push(e.job.id));
+    await sup.start();
+    // what a turn leaves in Redis when Redis ran it but its reply never arrived: the job active
+    // under a token of this supervisor's, with a lease this supervisor does not know it holds
+    const job = await queue.enqueue('sleep', { ms: 1, value: 'ran once' }, { delayMs: 60_000 });
+    const k = queueKeys('brokkr', name);
+    const admin = adminClient();
+    const tokenBase = sup.id.slice(sup.id.lastIndexOf(':') + 1);
+    await admin.zrem(k.delayed, job.id);
+    await admin.hset(k.job(job.id), { status: 'active', attempts: 1, token: `${tokenBase}.lost.1`, owner: sup.id });
+    await admin.zadd(k.active, Date.now() - 1_000, job.id);
+    admin.disconnect();
+    await expect(queue.waitForResult(job.id, { timeoutMs: 10_000 })).resolves.toBe('ran once');
+    expect(requeued).toEqual([`${job.id} lost-reply`]);
+    expect(stalled).toEqual([]);
+    expect(await queue.getJob(job.id)).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
   it('a supervisor frozen past its lease (SIGSTOP) loses the job to another, and its late outcome is dropped', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);

@@ -1,4 +1,5 @@
 import type { Broker, Run, WriteResult } from '../broker';
+import type { ReleaseWrite } from './runs';
 
 export interface HeldLease extends Run {
   queue: string;
@@ -9,6 +10,8 @@ export interface LeaseKeeperOptions {
   leaseMs: number;
   /** failed-record TTL for a job that stalls past maxStalls, unless it set its own */
   failedTtlMs: number;
+  /** what every lease token this supervisor takes starts with */
+  ownTokenPrefix: string;
 }
 
 export interface LeaseKeeperHooks {
@@ -17,7 +20,7 @@ export interface LeaseKeeperHooks {
   /** a lease of ours was found taken over */
   lost(queue: string, run: Run): void;
   /** jobs of another (dead) supervisor put back or failed */
-  reaped(queue: string, runs: Run[], results: WriteResult[], now: number): void;
+  reaped(queue: string, writes: ReleaseWrite[], results: WriteResult[], now: number): void;
   /** now and then (with the registry trims): housekeeping of a queue that needs no lease, such as schedules */
   tidy(queue: string): Promise<void>;
   error(err: unknown): void;
@@ -104,15 +107,16 @@ export class LeaseKeeper {
         if (trim) await this.hooks.tidy(queue).catch((err: unknown) => this.hooks.error(err));
         const expired = (await this.broker.expired(queue, REAP_BATCH, trim)).filter((r) => !mine.has(r.id));
         if (expired.length === 0) continue;
-        const writes = expired.map((run) => ({
-          kind: 'release' as const,
-          ...run,
-          mode: 'stalled' as const,
-          reason: 'lease expired',
-          ttlMs: this.options.failedTtlMs,
-        }));
+        const writes = expired.map((run): ReleaseWrite => {
+          const ttlMs = this.options.failedTtlMs;
+          // a lease of ours that we do not hold: taken by a turn whose reply was lost in an
+          // outage, so the job never started here; it goes back with its attempt, no stall counted
+          if (run.token.startsWith(this.options.ownTokenPrefix))
+            return { kind: 'release', ...run, mode: 'free', reason: 'lost-reply', ttlMs };
+          return { kind: 'release', ...run, mode: 'stalled', reason: 'lease expired', ttlMs };
+        });
         const { written, now } = await this.broker.turn(queue, writes, null);
-        this.hooks.reaped(queue, expired, written, now);
+        this.hooks.reaped(queue, writes, written, now);
       } catch (err) {
         this.hooks.error(err);
       }

@@ -177,7 +177,7 @@ export class Lifecycle {
     }
     const leases = new LeaseKeeper(
       broker,
-      { queues: o.queues, leaseMs: o.leaseMs, failedTtlMs: o.failedTtlMs },
+      { queues: o.queues, leaseMs: o.leaseMs, failedTtlMs: o.failedTtlMs, ownTokenPrefix: `${this.tokenBase}.` },
       {
         held: () => runs.leases(),
         lost: (queue, lost) => {
@@ -189,7 +189,7 @@ export class Lifecycle {
             this.log('warn', `lost the lease of job ${lost.id} in queue ${queue}; its outcome will not be written here`);
           }
         },
-        reaped: (queue, reaped, results, now) => runs.reaped(queue, results, reaped, now),
+        reaped: (queue, writes, results, now) => runs.reaped(queue, results, writes, now),
         tidy: (queue) => schedules.repair(queue),
         error: this.report,
       },

@@ -185,15 +185,22 @@ export class Runs {
     }
   }
 
-  /** Jobs of a dead supervisor that this one put back, or failed past maxStalls. */
-  reaped(queue: string, results: WriteResult[], runs: Run[], now: number): void {
+  /**
+   * Jobs whose leases expired that this supervisor put back: a dead supervisor's (stalled, or
+   * failed past maxStalls), or its own that it never got (a lease whose reply was lost: freed).
+   */
+  reaped(queue: string, results: WriteResult[], writes: ReleaseWrite[], now: number): void {
     results.forEach((r, i) => {
-      const job: JobEventInfo = { id: runs[i]!.id, queue, name: r.name, attempt: r.attempts };
-      if (r.state === 'requeued') this.emit('stalled', { job, stalls: r.stalls });
+      const write = writes[i]!;
+      const job: JobEventInfo = { id: write.id, queue, name: r.name, attempt: r.attempts };
+      if (r.state === 'requeued' && write.mode === 'free') this.emit('requeued', { job, reason: write.reason as RequeueReason });
+      else if (r.state === 'requeued') this.emit('stalled', { job, stalls: r.stalls });
       else if (r.state === 'failed') this.emit('failed', { job, error: r.error ?? stallError(), finishedAt: now });
     });
   }
 }
+
+export type ReleaseWrite = Extract<Write, { kind: 'release' }>;
 
 export function releaseWrite(run: HeldRun, mode: 'free' | 'counted', reason: RequeueReason): Write {
   return { kind: 'release', id: run.id, token: run.token, mode, reason, ttlMs: run.failedTtlMs };
