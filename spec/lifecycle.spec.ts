@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ErrorCodes } from '../lib/errors';
 import { queueKeys } from '../lib/redis/keys';
 import { adminClient, Harness, fixture, memoryLogger, uniqueQueue, waitFor } from './support/helpers';
@@ -30,12 +33,13 @@ describe('supervisor lifecycle', () => {
   it('close() waits for jobs in flight, records them, and is idempotent', async () => {
     const name = uniqueQueue();
     const queue = h.queue(name);
-    const sup = h.supervisor({ queues: [name], concurrency: 3, handlers: { sleep: fixture('sleep') } });
-    let active = 0;
-    sup.on('active', () => active++);
+    const sup = h.supervisor({ queues: [name], concurrency: 3, handlers: { sleep: fixture('sleep'), record: fixture('record') } });
     await sup.start();
-    const jobs = await queue.enqueueBulk(Array.from({ length: 3 }, (_, i) => ({ name: 'sleep', data: { ms: 400, value: i } })));
-    await waitFor(() => active === 3, 10_000, 'three jobs active');
+    const dir = mkdtempSync(join(tmpdir(), 'brokkr-close-'));
+    const jobs = await queue.enqueueBulk(Array.from({ length: 3 }, () => ({ name: 'record', data: { dir, ms: 400 } })));
+    // started in their threads (`active` fires at dispatch; a job not started yet is rightly put back)
+    const started = () => readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter(Boolean)).length;
+    await waitFor(() => started() === 3, 10_000, 'three jobs started');
     const first = sup.close();
     const second = sup.close();
     expect(second).toBe(first);

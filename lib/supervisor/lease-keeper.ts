@@ -106,6 +106,8 @@ export class LeaseKeeper {
       try {
         if (trim) await this.hooks.tidy(queue).catch((err: unknown) => this.hooks.error(err));
         const expired = (await this.broker.expired(queue, REAP_BATCH, trim)).filter((r) => !mine.has(r.id));
+        // Redis came back while that call was out: let every supervisor renew before anyone reaps
+        if (Date.now() < this.reapNotBefore) return;
         if (expired.length === 0) continue;
         const writes = expired.map((run): ReleaseWrite => {
           const ttlMs = this.options.failedTtlMs;
