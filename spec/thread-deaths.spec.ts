@@ -143,8 +143,10 @@ describe('a thread that dies or grows', () => {
     }
     const perThread = new Map<number, number>();
     for (const id of ids) perThread.set(id, (perThread.get(id) ?? 0) + 1);
+    // 8 jobs on 2 threads: without recycling some thread runs 4 or more; how the jobs spread over
+    // the threads (work stealing) depends on timing, so only the cap and that it was reached count
     expect([...perThread.values()].every((n) => n <= 3)).toBe(true);
-    expect([...perThread.values()].filter((n) => n === 3).length).toBeGreaterThanOrEqual(2);
+    expect([...perThread.values()].some((n) => n === 3)).toBe(true);
     expect(perThread.size).toBeGreaterThanOrEqual(3);
   });
 
