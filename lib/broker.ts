@@ -46,12 +46,7 @@ export interface Broker {
    * how many, how many registry entries it looked at, and what each named one was. `token` (made
    * once per call by the caller) lets a call repeated after a lost reply see its own retry.
    */
-  retryFailed(
-    queue: string,
-    ids: string[],
-    limit: number,
-    token: string,
-  ): Promise<{ retried: number; scanned: number; statuses: (JobStatus | null)[] }>;
+  retryFailed(queue: string, ids: string[], limit: number, token: string): Promise<RetryOutcome>;
   /** Deletes a job that is not active; returns the status it had (null: no record; 'active': left alone). */
   remove(queue: string, id: string): Promise<JobStatus | null>;
   /** One bounded pass of clean over a finished registry (see clean-2.lua). */
@@ -97,6 +92,13 @@ export interface Broker {
   /** Ends pending blocking calls at once (they reject) and keeps the command connection open. */
   interruptBlocking(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What a retry of failed jobs did: how many went back, registry entries looked at, and each named id's status (null: no record). */
+export interface RetryOutcome {
+  retried: number;
+  scanned: number;
+  statuses: (JobStatus | null)[];
 }
 
 /** What each tick of a schedule enqueues. */

@@ -5,6 +5,7 @@ import type {
   JobOutcome,
   LeaseRequest,
   NewJob,
+  RetryOutcome,
   Run,
   ScheduleJob,
   TurnResult,
@@ -208,12 +209,7 @@ export class RedisBroker implements Broker {
     return this.registries.getCounts(this.keys(queue));
   }
 
-  retryFailed(
-    queue: string,
-    ids: string[],
-    limit: number,
-    token: string,
-  ): Promise<{ retried: number; scanned: number; statuses: (JobStatus | null)[] }> {
+  retryFailed(queue: string, ids: string[], limit: number, token: string): Promise<RetryOutcome> {
     return this.registries.retryFailed(this.keys(queue), ids, limit, token);
   }
 

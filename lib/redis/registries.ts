@@ -1,3 +1,4 @@
+import type { RetryOutcome } from '../broker';
 import type { JobCounts, JobInfo } from '../job';
 import { isJobStatus, type JobStatus, LISTED_STATUSES, type ListedStatus } from '../states';
 import type { RedisClient } from './connection';
@@ -40,12 +41,7 @@ export class Registries {
     return Object.fromEntries(LISTED_STATUSES.map((status, i) => [status, Number(counts[i])])) as JobCounts;
   }
 
-  async retryFailed(
-    k: QueueKeys,
-    ids: string[],
-    limit: number,
-    token: string,
-  ): Promise<{ retried: number; scanned: number; statuses: (JobStatus | null)[] }> {
+  async retryFailed(k: QueueKeys, ids: string[], limit: number, token: string): Promise<RetryOutcome> {
     const reply = (await this.run(() =>
       this.redis.brokkrRetry(4, k.failed, k.wait, k.marker, k.guard, k.jobPrefix, limit, token, ...ids),
     )) as (string | number)[];
