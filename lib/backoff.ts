@@ -55,15 +55,8 @@ export function checkBackoff(value: unknown, where: string): Backoff {
  * when a named strategy says -1; a strategy this supervisor lacks, or one that throws or answers
  * nonsense, fails the job and says why.
  */
-export function decideRetry(
-  attempt: number,
-  maxAttempts: number,
-  backoff: Backoff | undefined,
-  error: SerializedError,
-  strategies: Readonly<Record<string, BackoffStrategy>>,
-  random: () => number = Math.random,
-): RetryDecision {
-  const decision = decide(attempt, maxAttempts, backoff, error, strategies, random);
+export function decideRetry(...args: Parameters<typeof decide>): RetryDecision {
+  const decision = decide(...args);
   return decision.retry ? { retry: true, delayMs: Math.min(decision.delayMs, MAX_BACKOFF_MS) } : decision;
 }
 

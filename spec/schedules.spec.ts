@@ -49,6 +49,15 @@ describe('when a schedule ticks (croner, no clock)', () => {
   });
 });
 
+/** A supervisor of the queue that notes the id of every job it completes. */
+async function supervisorRecording(queue: string): Promise<string[]> {
+  const runs: string[] = [];
+  const sup = h.supervisor({ queues: [queue], handlers: { echo: fixture('echo') } });
+  sup.on('completed', ({ job }) => runs.push(job.id));
+  await sup.start();
+  return runs;
+}
+
 describe('recurring schedules on real Redis', () => {
   it('ticks exactly once per tick with 3 supervisors', async () => {
     const name = uniqueQueue('sch');
@@ -106,10 +115,7 @@ describe('recurring schedules on real Redis', () => {
   it('limit: a schedule ends after that many ticks', async () => {
     const name = uniqueQueue('sch');
     const queue = h.queue(name);
-    const runs: string[] = [];
-    const sup = h.supervisor({ queues: [name], handlers: { echo: fixture('echo') } });
-    sup.on('completed', ({ job }) => runs.push(job.id));
-    await sup.start();
+    const runs = await supervisorRecording(name);
     await queue.schedule('thrice', { everyMs: 100, limit: 3 }, 'echo', {});
     await waitFor(async () => (await queue.schedules())[0]?.count === 3, 10_000, 'three ticks taken');
     await new Promise((r) => setTimeout(r, 400));
@@ -132,10 +138,7 @@ describe('recurring schedules on real Redis', () => {
   it('schedule() called again with the same spec (every process at start) moves nothing: the schedule keeps ticking', async () => {
     const name = uniqueQueue('sch');
     const queue = h.queue(name);
-    const runs: string[] = [];
-    const sup = h.supervisor({ queues: [name], handlers: { echo: fixture('echo') } });
-    sup.on('completed', ({ job }) => runs.push(job.id));
-    await sup.start();
+    const runs = await supervisorRecording(name);
     const first = await queue.schedule('hb', { everyMs: 500 }, 'echo', {});
     for (let i = 0; i < 6; i++) {
       await new Promise((r) => setTimeout(r, 300));
