@@ -3,7 +3,8 @@ import { type ScriptName, scriptSources } from './redis/scripts';
 
 /**
  * Who connects: a producer enqueues, reads and lists jobs; an admin also changes and deletes
- * them (queue.retry, retryAll, remove, clean, drain); a supervisor runs them.
+ * them (queue.retry, retryAll, remove, clean, drain) and sets flow controls (pause, limits); a
+ * supervisor runs them.
  */
 export type AclRole = 'producer' | 'admin' | 'supervisor';
 
@@ -30,15 +31,16 @@ const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
     'brokkrDrain',
     'brokkrScheduleSet',
     'brokkrScheduleRemove',
+    'brokkrFlow',
   ],
   supervisor: ['brokkrTurn', 'brokkrRenew', 'brokkrExpired', 'brokkrWake', 'brokkrScheduleAdvance', 'brokkrSchedulesStale'],
 };
 
 /** Commands a role sends outside scripts. */
 const ROLE_COMMANDS: Record<AclRole, readonly string[]> = {
-  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules()
-  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'lrange', 'zrevrange', 'smembers'],
-  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'lrange', 'zrevrange', 'smembers'],
+  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules(), the flow settings
+  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers'],
+  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers'],
   // the blocking wait for work; CONFIG GET (the durability check at start) is left out on purpose
   // because a supervisor refused it only skips that check
   supervisor: ['bzpopmin'],

@@ -1,6 +1,7 @@
 import type { Backoff } from './backoff';
 import type { SerializedError } from './errors';
 import type { StreamEvent } from './event-codec';
+import type { FlowChanges, FlowSettings } from './flow';
 import type { BrokerHealth } from './health';
 import type { JobCounts, JobInfo, JobOptions } from './job';
 import type { ScheduleInfo, ScheduleState, StoredSpec } from './schedule';
@@ -72,6 +73,9 @@ export interface Broker {
   listSchedules(queue: string): Promise<ScheduleInfo[]>;
   /** Schedules whose pending tick is gone or was taken without the schedule moving on. */
   staleSchedules(queue: string): Promise<ScheduleState[]>;
+  /** Changes flow control fields (see flow.ts); takes effect at every supervisor's next lease. */
+  setFlow(queue: string, changes: FlowChanges): Promise<void>;
+  getFlow(queue: string): Promise<FlowSettings>;
   /** One bounded pass of drain: deletes queued and delayed jobs; says how many and how many ids are left. */
   drainPass(queue: string): Promise<{ deleted: number; left: number }>;
   /** The job's status and, once final, its result or error (reads nothing else); null when there is no record. */
@@ -170,6 +174,9 @@ export interface LeasedJob {
   schedule?: string;
   /** tries that failed so far (stalls and runs put back through no fault are not failed tries) */
   failedTries?: number;
+  /** lower runs first */
+  priority: number;
+  group?: string;
 }
 
 export interface LeaseRequest {
@@ -195,7 +202,8 @@ export type Write =
   | (Run & { kind: 'complete'; result: string; ttlMs: number })
   /** retryInMs: the try failed with tries left, the next one runs that much later (absent: the job fails) */
   | (Run & { kind: 'fail'; error: string; ttlMs: number; retryInMs?: number })
-  | (Run & { kind: 'release'; mode: ReleaseMode; reason: string; ttlMs: number });
+  /** holdMs: the whole queue takes no job for this long (ctx.rateLimit) */
+  | (Run & { kind: 'release'; mode: ReleaseMode; reason: string; ttlMs: number; holdMs?: number });
 
 export interface WriteResult {
   state: WriteReply;
@@ -226,6 +234,10 @@ export interface TurnResult {
   dropped: DroppedId[];
   /** when the next job that is not runnable yet becomes due; null when none is waiting for a time */
   nextDueAt: number | null;
+  /** the queue is paused: it leased nothing, and jobs held unstarted should go back */
+  paused: boolean;
+  /** the queue has a concurrency or rate limit: lease only for free threads, never ahead */
+  limited: boolean;
   /** waitForWork only: the marker woke it (rather than the time running out) */
   woken?: boolean;
 }

@@ -22,6 +22,7 @@ export const ErrorCodes = {
   CLOSED: 'BRK_CLOSED',
   UNRECOVERABLE: 'BRK_UNRECOVERABLE',
   JOB_STATE: 'BRK_JOB_STATE',
+  RATE_LIMITED: 'BRK_RATE_LIMITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -67,6 +68,18 @@ export class JobTimeoutError extends BrokkrError {
 export class UnrecoverableError extends BrokkrError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCodes.UNRECOVERABLE, message, options);
+  }
+}
+
+/**
+ * Thrown by ctx.rateLimit(ms) to end the handler: the job goes back to queued without an attempt
+ * charged, and the whole queue takes no job for `ms`. A handler that catches it is still put back.
+ */
+export class RateLimitError extends BrokkrError {
+  readonly holdMs: number;
+  constructor(holdMs: number) {
+    super(ErrorCodes.RATE_LIMITED, `rate limited: the queue holds off for ${holdMs} ms and this job goes back to queued`);
+    this.holdMs = holdMs;
   }
 }
 

@@ -55,6 +55,12 @@ export interface StalledEvent {
   job: JobEventInfo;
   stalls: number;
 }
+/** A queue was paused or resumed (queue.pause(), queue.resume()), from any process. */
+export interface QueueFlowEvent {
+  queue: string;
+  /** epoch ms, by the Redis server's clock */
+  at: number;
+}
 /** A run's outcome was not written because its lease had passed to another run, or its record was gone. */
 export interface DroppedEvent {
   job: JobEventInfo;
@@ -65,9 +71,10 @@ export interface DroppedEvent {
  * thread-replaced: its thread was ended for another job's timeout or recycled; shutdown: close()
  * ran out of grace; thread-crashed: its thread died and nothing showed which job caused it;
  * lost-reply: this supervisor leased it in a call whose reply was lost in an outage, so it never
- * started; it went back when its lease expired.
+ * started; it went back when its lease expired. paused: leased ahead (prefetched) and not started when its
+ * queue was paused; rate-limited: its handler called ctx.rateLimit().
  */
-export type RequeueReason = 'thread-replaced' | 'shutdown' | 'thread-crashed' | 'lost-reply';
+export type RequeueReason = 'thread-replaced' | 'shutdown' | 'thread-crashed' | 'lost-reply' | 'paused' | 'rate-limited';
 
 /** Job events in the order they can happen to one run: active, then timeout?, then completed | failed | retrying | requeued | dropped. */
 export interface SupervisorEvents {

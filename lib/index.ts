@@ -7,6 +7,7 @@ export type { AttemptError, JobCounts, JobInfo, JobOptions, JobRef, JobStatus } 
 export type { Backoff, BackoffStrategy } from './backoff';
 export type { ScheduleInfo, ScheduleSpec, StoredSpec } from './schedule';
 export type { Logger } from './logger';
+export type { GroupLimits, RateLimit } from './flow';
 export type {
   ActiveEvent,
   BrokerDownEvent,

@@ -19,10 +19,14 @@ export interface JobOptions {
   attempts?: number;
   /** How long to wait before each retry (see Backoff). Default: retry at once. */
   backoff?: Backoff;
+  /** 0 to 1,000,000, lower runs first; equal priorities run in the order they became runnable. Default 0. */
+  priority?: number;
+  /** The job's group (a tenant id, say): groups take turns, and setGroupLimits applies to each group. */
+  group?: string;
 }
 
 /** The job options stored as numeric hash fields: one list, so enqueue and reads agree. */
-export const STORED_OPTIONS = ['timeoutMs', 'resultTtlMs', 'failedTtlMs'] as const satisfies readonly (keyof JobOptions)[];
+export const STORED_OPTIONS = ['timeoutMs', 'resultTtlMs', 'failedTtlMs', 'priority'] as const satisfies readonly (keyof JobOptions)[];
 export type StoredOptions = Pick<JobOptions, (typeof STORED_OPTIONS)[number]>;
 
 /** How many jobs a queue holds in each status (queue.getCounts()). */
@@ -57,5 +61,5 @@ export interface JobInfo<Data = unknown, Result = unknown> extends JobRef {
   runAt?: number;
   startedAt?: number;
   finishedAt?: number;
-  opts: StoredOptions & Pick<JobOptions, 'attempts' | 'backoff'>;
+  opts: StoredOptions & Pick<JobOptions, 'attempts' | 'backoff' | 'group'>;
 }

@@ -1,12 +1,22 @@
 import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config';
-import { checkBackoff } from './backoff';
 import { BrokerUnavailableError, ClosedError, JobNotFoundError, JobStateError, ReplicationError, ValidationError } from './errors';
 import { PASS_SIZE } from './redis/registries';
 import { checkScheduleSpec, nextTick, type ScheduleInfo, type ScheduleSpec } from './schedule';
 import { LISTED_STATUSES, type ListedStatus } from './states';
 import { uuidv7 } from './id';
 import type { Broker, NewJob } from './broker';
-import { type JobCounts, type JobInfo, type JobOptions, type JobRef, STORED_OPTIONS } from './job';
+import type { JobCounts, JobInfo, JobOptions, JobRef } from './job';
+import { checkCount, checkJobOptions, checkScheduleId, describeValue } from './job-options';
+import {
+  checkConcurrency,
+  checkGroupLimits,
+  checkRateLimit,
+  type FlowChanges,
+  type FlowSettings,
+  type GroupLimits,
+  groupLimitFields,
+  type RateLimit,
+} from './flow';
 import { findUnfaithfulJson } from './json';
 import { RedisBroker } from './redis/broker';
 import { clientName } from './redis/keys';
@@ -92,7 +102,8 @@ export class Queue<Data = unknown, Result = unknown> {
   }
 
   /**
-   * Jobs of one status, newest first: queued by enqueue (newest enqueued first), active by lease,
+   * Jobs of one status. Queued: in the order each group takes them (by priority, then arrival),
+   * those without a group first, then the grouped ones. The others newest first: active by lease,
    * delayed and retrying by due time (latest first), completed and failed by when their record
    * expires (with equal TTLs, newest finished first). `limit` at most 1,000.
    */
@@ -178,6 +189,56 @@ export class Queue<Data = unknown, Result = unknown> {
     }
   }
 
+  /** Every supervisor of the queue stops starting its jobs (within 1 s); running jobs finish, enqueue goes on. */
+  async pause(): Promise<void> {
+    await this.setFlow('pause', { paused: 1 });
+  }
+
+  /** Jobs start again (within 1 s). */
+  async resume(): Promise<void> {
+    await this.setFlow('resume', { paused: '' });
+  }
+
+  async isPaused(): Promise<boolean> {
+    return (await this.getFlow('isPaused')).paused;
+  }
+
+  /** At most `max` jobs of the queue start in any `durationMs`, across all supervisors; the rest wait. */
+  async setRateLimit(limit: RateLimit): Promise<void> {
+    const { max, durationMs } = checkRateLimit(limit, 'setRateLimit');
+    await this.setFlow('setRateLimit', { rateMax: max, rateMs: durationMs });
+  }
+
+  async getRateLimit(): Promise<RateLimit | null> {
+    return (await this.getFlow('getRateLimit')).rateLimit;
+  }
+
+  async removeRateLimit(): Promise<void> {
+    await this.setFlow('removeRateLimit', { rateMax: '', rateMs: '' });
+  }
+
+  /** At most `n` jobs of the queue active at once, across all supervisors. */
+  async setConcurrency(n: number): Promise<void> {
+    await this.setFlow('setConcurrency', { concurrency: checkConcurrency(n, 'setConcurrency') });
+  }
+
+  async getConcurrency(): Promise<number | null> {
+    return (await this.getFlow('getConcurrency')).concurrency;
+  }
+
+  async removeConcurrency(): Promise<void> {
+    await this.setFlow('removeConcurrency', { concurrency: '' });
+  }
+
+  /** Limits each group on its own (a per-tenant limit); a limit left out is removed, so `{}` removes both. */
+  async setGroupLimits(limits: GroupLimits): Promise<void> {
+    await this.setFlow('setGroupLimits', groupLimitFields(checkGroupLimits(limits)));
+  }
+
+  async getGroupLimits(): Promise<GroupLimits> {
+    return (await this.getFlow('getGroupLimits')).groupLimits;
+  }
+
   /**
    * Creates or replaces recurring schedule `id`: each tick enqueues job `name` with `data` and
    * `opts` (not delayMs / runAt). Replacing a schedule deletes its pending tick unless it has
@@ -233,6 +294,16 @@ export class Queue<Data = unknown, Result = unknown> {
     await this.broker.close();
   }
 
+  private async setFlow(what: string, changes: FlowChanges): Promise<void> {
+    this.assertOpen();
+    await this.whileReachable(what, () => this.broker.setFlow(this.name, changes));
+  }
+
+  private getFlow(what: string): Promise<FlowSettings> {
+    this.assertOpen();
+    return this.whileReachable(what, () => this.broker.getFlow(this.name));
+  }
+
   /** Retries an operation through an outage for up to brokerWaitMs, then gives up with BrokerUnavailableError. */
   private async whileReachable<T>(what: string, operation: () => Promise<T>): Promise<T> {
     try {
@@ -278,58 +349,4 @@ export class Queue<Data = unknown, Result = unknown> {
   private assertOpen(): void {
     if (this.closed) throw new ClosedError(`queue ${this.name}`);
   }
-}
-
-const TIME_OPTIONS = ['delayMs', 'runAt'] as const;
-const RETRY_OPTIONS = ['attempts', 'backoff'] as const;
-
-/** Checks job options; the stored ones go to `opts`, the time ones become when the job may run. */
-function checkJobOptions(opts: unknown, where: string): Pick<NewJob, 'opts' | 'runAt' | 'delayMs'> {
-  if (typeof opts !== 'object' || opts === null) throw new ValidationError(`${where}job options must be an object`);
-  const out: Pick<NewJob, 'opts' | 'runAt' | 'delayMs'> = { opts: {} };
-  for (const [key, raw] of Object.entries(opts)) {
-    const known = [...STORED_OPTIONS, ...TIME_OPTIONS, ...RETRY_OPTIONS] as readonly string[];
-    if (!known.includes(key)) throw new ValidationError(`${where}unknown job option "${key}"`);
-    if (raw === undefined) continue;
-    if (key === 'backoff') {
-      out.opts.backoff = checkBackoff(raw, where);
-      continue;
-    }
-    if (key === 'attempts') {
-      if (!Number.isSafeInteger(raw) || (raw as number) < 1) {
-        throw new ValidationError(`${where}job option "attempts" must be an integer >= 1 (tries in all), got ${describeValue(raw)}`);
-      }
-      out.opts.attempts = raw as number;
-      continue;
-    }
-    const value = key === 'runAt' && raw instanceof Date ? raw.getTime() : raw;
-    if (!Number.isSafeInteger(value) || (value as number) < 0) {
-      const expected = key === 'runAt' ? 'a Date or epoch ms' : 'an integer >= 0';
-      throw new ValidationError(`${where}job option "${key}" must be ${expected}, got ${describeValue(raw)}`);
-    }
-    if (key === 'runAt') out.runAt = value as number;
-    else if (key === 'delayMs') out.delayMs = value as number;
-    else out.opts[key as (typeof STORED_OPTIONS)[number]] = value as number;
-  }
-  if (out.runAt !== undefined && out.delayMs !== undefined)
-    throw new ValidationError(`${where}job options "delayMs" and "runAt" cannot be used together`);
-  return out;
-}
-
-function checkScheduleId(id: unknown): void {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 200 || /\s/.test(id)) {
-    throw new ValidationError(`schedule id must be a non-empty string of at most 200 characters without spaces, got ${describeValue(id)}`);
-  }
-}
-
-function checkCount(what: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new ValidationError(`${what} must be an integer ${range}, got ${describeValue(value)}`);
-  }
-}
-
-function describeValue(value: unknown): string {
-  if (value instanceof Date) return `an invalid Date`;
-  return JSON.stringify(value) ?? String(value);
 }

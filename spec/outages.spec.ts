@@ -176,7 +176,7 @@ describe('producers during an outage', () => {
     await redis.restart();
     const admin = new Redis(redis.url);
     try {
-      expect(await admin.llen(`brokkr:{${name}}:wait`)).toBe(2); // the two accepted jobs, nothing else
+      expect(await admin.zcard(`brokkr:{${name}}:wait`)).toBe(2); // the two accepted jobs, nothing else
     } finally {
       admin.disconnect();
     }

@@ -14,8 +14,8 @@ describe('listing and counting jobs by status', () => {
     const second = await queue.enqueue('echo', 2);
     const later = await queue.enqueue('echo', 3, { delayMs: 60_000 });
     expect(await queue.getCounts()).toEqual({ queued: 2, active: 0, delayed: 1, retrying: 0, completed: 0, failed: 0 });
-    expect((await queue.getJobs({ status: 'queued' })).map((j) => j.id)).toEqual([second.id, first.id]);
-    expect((await queue.getJobs({ status: 'queued', offset: 1, limit: 1 })).map((j) => j.id)).toEqual([first.id]);
+    expect((await queue.getJobs({ status: 'queued' })).map((j) => j.id)).toEqual([first.id, second.id]);
+    expect((await queue.getJobs({ status: 'queued', offset: 1, limit: 1 })).map((j) => j.id)).toEqual([second.id]);
     expect((await queue.getJobs({ status: 'delayed' })).map((j) => [j.id, j.status])).toEqual([[later.id, 'delayed']]);
 
     const sup = h.supervisor({ queues: [name], handlers, concurrency: 4, shutdownGraceMs: 100 });

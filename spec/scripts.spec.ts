@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Cluster, Redis } from 'ioredis';
 import type { Write } from '../lib/broker';
 import { RedisBroker } from '../lib/redis/broker';
-import { queueKeys } from '../lib/redis/keys';
+import { type QueueKeys, queueKeys } from '../lib/redis/keys';
 import { isAllowed, JOB_STATUSES, type JobStatus, type WriteReply } from '../lib/states';
 import { adminClient, connection, uniqueQueue } from './support/helpers';
 
@@ -98,8 +98,15 @@ async function seed(queue: string, id: string, status: Start, leaseExpired = fal
   }
   await admin.hset(k.job(id), { name: 'echo', data: '1', status, attempts: 1, createdAt: now, token: OWN, owner: 'sup' });
   if (status === 'active') await admin.zadd(k.active, leaseExpired ? now - 1_000 : now + 30_000, id);
-  if (status === 'queued') await admin.lpush(k.wait, id);
+  if (status === 'queued') await queueId(k, id);
   if (status === 'completed' || status === 'failed') await admin.hset(k.job(id), status === 'completed' ? 'result' : 'error', '1');
+}
+
+/** Puts an id at the end of the queue's ungrouped jobs, as the scripts do (see includes/queued.lua). */
+async function queueId(k: QueueKeys, id: string): Promise<void> {
+  const seq = await admin.hincrby(k.control, 'seq', 1);
+  await admin.zadd(k.wait, seq, id);
+  await admin.zadd(k.groups, 'NX', 1, '');
 }
 
 function writeFor(kind: Kind, id: string, token: string, ttlMs = 60_000): Write {
@@ -111,7 +118,7 @@ function writeFor(kind: Kind, id: string, token: string, ttlMs = 60_000): Write 
   return { kind: 'release', id, token, mode, reason: 'thread-replaced', ttlMs };
 }
 
-describe('turn-9.lua writes, status x token x kind -> reply', () => {
+describe('turn-16.lua writes, status x token x kind -> reply', () => {
   it.each(TABLE.map((r) => [`${r.status} + ${r.token === OWN ? 'own' : 'other'} token + ${r.kind} -> ${r.reply}`, r] as const))(
     '%s',
     async (_label, r) => {
@@ -133,17 +140,17 @@ describe('turn-9.lua writes, status x token x kind -> reply', () => {
   });
 });
 
-describe('turn-9.lua leases', () => {
+describe('turn-16.lua leases', () => {
   it('leases queued ids, drops missing ones and skips ids whose record is not queued', async () => {
     const queue = uniqueQueue('lease');
     const k = queueKeys('brokkr', queue);
     await seed(queue, 'q1', 'queued');
-    await admin.lpush(k.wait, 'gone-id');
+    await queueId(k, 'gone-id');
     await seed(queue, 'done', 'completed');
-    await admin.lpush(k.wait, 'done'); // a stray id of a finished job
+    await queueId(k, 'done'); // a stray id of a finished job
     const result = await broker.turn(queue, [], { count: 10, owner: 'sup-a', tokenBase: 'base', leaseMs: 30_000 });
     expect(result.leased).toEqual([
-      { id: 'q1', token: 'base.1', name: 'echo', data: '1', attempt: 2, createdAt: expect.any(Number), failedTries: 0 },
+      { id: 'q1', token: 'base.1', name: 'echo', data: '1', attempt: 2, createdAt: expect.any(Number), failedTries: 0, priority: 0 },
     ]);
     expect(result.dropped).toEqual([
       { id: 'gone-id', reason: 'missing' },
@@ -238,7 +245,7 @@ describe('writes repeated after a lost reply are recognised', () => {
     const write = writeFor('free', 'j', OWN);
     expect((await broker.turn(queue, [write], null)).written[0]).toMatchObject({ state: 'requeued', attempts: 0 });
     expect((await broker.turn(queue, [write], null)).written[0]).toMatchObject({ state: 'requeued', attempts: 0 });
-    expect(await admin.lrange(k.wait, 0, -1)).toEqual(['j']);
+    expect(await admin.zrange(k.wait, '0', '-1')).toEqual(['j']);
   });
 });
 

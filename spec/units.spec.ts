@@ -125,12 +125,12 @@ describe('permission errors', () => {
   it('finds the command a script called from the script line Redis reports', () => {
     const lua = scriptSources().brokkrTurn;
     const lines = lua.split('\n');
-    const line = lines.findIndex((l) => l.includes("redis.call('RPOP'")) + 1;
+    const line = lines.findIndex((l) => l.includes("redis.call('ZPOPMIN'")) + 1;
     const sha = createHash('sha1').update(lua).digest('hex');
     const message = `ERR The user executing the script can't run this command or subcommand script: ${sha}, on @user_script:${line}.`;
     const err = permissionError(message, null);
-    expect(err).toMatchObject({ command: 'rpop' });
-    expect(err?.message).toMatch(/may not run RPOP \(called by brokkr's brokkrTurn script\)/);
+    expect(err).toMatchObject({ command: 'zpopmin' });
+    expect(err?.message).toMatch(/may not run ZPOPMIN \(called by brokkr's brokkrTurn script\)/);
   });
 
   it('leaves other errors alone', () => {

@@ -9,10 +9,11 @@ export type PoolOutcome =
   | { kind: 'completed'; result: string }
   | { kind: 'failed'; error: SerializedError }
   | { kind: 'timeout'; timeoutMs: number }
-  | { kind: 'requeue'; reason: RequeueReason; counted: boolean };
+  | { kind: 'requeue'; reason: RequeueReason; counted: boolean }
+  | { kind: 'rate-limited'; holdMs: number };
 
 /** How a run ended when its thread ended first. */
-export type Fate = Exclude<PoolOutcome, { kind: 'completed' }>;
+export type Fate = Exclude<PoolOutcome, { kind: 'completed' | 'rate-limited' }>;
 
 export interface OnDeadThread {
   /** the handler had started (a job sent but not started cannot be the cause) */

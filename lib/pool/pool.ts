@@ -138,17 +138,25 @@ export class JobPool<J extends PoolJob> {
     return false;
   }
 
-  /** Takes back every job threads hold but have not started (close(): they go back to Redis at once). */
-  takeBackUnstarted(): J[] {
+  /** Takes back the jobs threads hold but have not started (close(), a pause: they go back to Redis at once). */
+  takeBackUnstarted(which: (job: J) => boolean = () => true): J[] {
     const back: J[] = [];
     for (const session of this.threads.all()) {
       for (const run of [...session.runs]) {
-        if (run.fate !== null || !this.slots.takeBack(run.slot, run.runId, 0)) continue;
+        if (run.fate !== null || !which(run.job as J) || !this.slots.takeBack(run.slot, run.runId, 0)) continue;
         this.release(run);
         back.push(run.job as J);
       }
     }
     return back;
+  }
+
+  /** Whether a thread holds a job of this kind that has not started. */
+  holdsUnstarted(which: (job: J) => boolean): boolean {
+    for (const run of this.runs.values()) {
+      if (run.fate === null && which(run.job as J) && this.slots.isWaiting(run.slot, run.runId)) return true;
+    }
+    return false;
   }
 
   /** Terminates every thread at once; the runs on them end as free requeues with this reason. */

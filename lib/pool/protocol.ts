@@ -103,7 +103,7 @@ export interface Poke {
 
 const TASK_WIDTH = 8;
 const OUTCOME_WIDTH = 4;
-const REPLY_KINDS = ['completed', 'failed', 'timeout'] as const;
+const REPLY_KINDS = ['completed', 'failed', 'timeout', 'rate-limited'] as const;
 
 export function encodeBatch(batch: Batch): string {
   const flat: unknown[] = [batch.seq];
@@ -133,9 +133,15 @@ export function encodeReport(report: Report): string {
   const flat: unknown[] = [report.seen, report.want, report.idle];
   for (const [runId, slot, reply] of report.outcomes) {
     const kind = REPLY_KINDS.indexOf(reply.kind);
-    flat.push(runId, slot, kind, reply.kind === 'completed' ? reply.result : reply.kind === 'failed' ? reply.error : null);
+    flat.push(runId, slot, kind, replyPayload(reply));
   }
   return JSON.stringify(flat);
+}
+
+function replyPayload(reply: RunReply): unknown {
+  if (reply.kind === 'completed') return reply.result;
+  if (reply.kind === 'failed') return reply.error;
+  return reply.kind === 'rate-limited' ? reply.holdMs : null;
 }
 
 export function decodeReport(text: string): Report {
@@ -149,7 +155,9 @@ export function decodeReport(text: string): Report {
         ? { kind, result: payload as string }
         : kind === 'failed'
           ? { kind, error: payload as SerializedError }
-          : { kind: 'timeout' };
+          : kind === 'rate-limited'
+            ? { kind, holdMs: payload as number }
+            : { kind: 'timeout' };
     outcomes.push([flat[i] as number, flat[i + 1] as number, reply]);
   }
   return { seen: flat[0] as number, want: flat[1] as number, idle: flat[2] as number, outcomes };
@@ -164,4 +172,6 @@ export type RunReply =
   | { kind: 'completed'; result: string }
   | { kind: 'failed'; error: SerializedError }
   /** the handler saw its abort signal fire at the timeout and returned or threw */
-  | { kind: 'timeout' };
+  | { kind: 'timeout' }
+  /** the handler called ctx.rateLimit(holdMs) */
+  | { kind: 'rate-limited'; holdMs: number };

@@ -6,8 +6,10 @@ import {
   ErrorCodes,
   HandlerLoadError,
   JobTimeoutError,
+  RateLimitError,
   serializeError,
   UnknownHandlerError,
+  ValidationError,
 } from '../errors';
 import { findUnfaithfulJson } from '../json';
 import type { RunReply, RunTask, ThreadData } from './protocol';
@@ -21,6 +23,12 @@ export interface JobContext {
   attempt: number;
   /** Fires when the job's timeout passes; the thread is terminated a grace period later. */
   signal: AbortSignal;
+  /**
+   * The upstream said "too many requests": ends the handler (throws RateLimitError), puts this job
+   * back to queued without charging an attempt, and holds the whole queue for `ms` across every
+   * supervisor.
+   */
+  rateLimit(ms: number): never;
 }
 
 export type Handler<Data = unknown, Result = unknown> = (data: Data, ctx: JobContext) => Result | Promise<Result>;
@@ -118,11 +126,13 @@ export function run(task: RunTask): Promise<RunReply> {
     let controller: AbortController | null = null;
     let timedOut = false;
     let settled = false;
+    let holdMs: number | null = null;
     const settle = (reply: RunReply) => {
       if (settled) return;
       settled = true;
       deadlines.delete(task.slot);
-      resolve(timedOut ? { kind: 'timeout' } : reply);
+      if (timedOut) resolve({ kind: 'timeout' });
+      else resolve(holdMs !== null ? { kind: 'rate-limited', holdMs } : reply);
     };
     const fail = (err: unknown) => settle({ kind: 'failed', error: serializeError(err) });
     const complete = (value: unknown) => {
@@ -151,6 +161,13 @@ export function run(task: RunTask): Promise<RunReply> {
           if (timedOut) controller.abort(new JobTimeoutError(task.timeoutMs));
         }
         return controller.signal;
+      },
+      rateLimit(ms: number): never {
+        if (!Number.isSafeInteger(ms) || ms < 1) {
+          throw new ValidationError(`ctx.rateLimit(ms) needs an integer number of ms >= 1, got ${JSON.stringify(ms) ?? String(ms)}`);
+        }
+        holdMs = Math.max(holdMs ?? 0, ms);
+        throw new RateLimitError(ms);
       },
     };
     if (task.timeoutMs > 0) {

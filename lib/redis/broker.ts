@@ -13,6 +13,8 @@ import type {
   WritePolicy,
 } from '../broker';
 import { Cluster } from 'ioredis';
+import type { FlowChanges, FlowSettings } from '../flow';
+import { FlowStore } from './flow-store';
 import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
 import { decodeStreamEvent, type StreamEvent } from '../event-codec';
@@ -74,6 +76,7 @@ export class RedisBroker implements Broker {
   private readonly waiting = new Map<string, Promise<unknown>>();
   private readonly registries: Registries;
   private readonly schedules: ScheduleStore;
+  private readonly flow: FlowStore;
   private closing = false;
   private lastSocketError: string | null = null;
 
@@ -83,6 +86,7 @@ export class RedisBroker implements Broker {
     this.watch(this.redis);
     this.registries = new Registries(this.redis, (operation) => this.call(operation));
     this.schedules = new ScheduleStore(this.redis, (operation) => this.call(operation));
+    this.flow = new FlowStore(this.redis, (operation) => this.call(operation), this.policy.eventsMaxLen);
   }
 
   keys(queue: string): QueueKeys {
@@ -104,8 +108,8 @@ export class RedisBroker implements Broker {
     let replicas = Number.POSITIVE_INFINITY;
     for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
       const chunk = jobs.slice(start, start + ENQUEUE_CHUNK);
-      const keys: string[] = [k.wait, k.marker, k.delayed];
-      const args: (string | number)[] = [];
+      const keys: string[] = [...k.flow, k.delayed];
+      const args: (string | number)[] = [...k.flowPrefixes];
       for (const job of chunk) {
         keys.push(k.job(job.id));
         const optionArgs = storedOptionFields(job.opts);
@@ -221,6 +225,14 @@ export class RedisBroker implements Broker {
     return this.registries.cleanPass(this.keys(queue), status, olderThanMs, limit, offset);
   }
 
+  setFlow(queue: string, changes: FlowChanges): Promise<void> {
+    return this.flow.set(queue, this.keys(queue), changes);
+  }
+
+  getFlow(queue: string): Promise<FlowSettings> {
+    return this.flow.get(this.keys(queue));
+  }
+
   drainPass(queue: string): Promise<{ deleted: number; left: number }> {
     return this.registries.drainPass(this.keys(queue));
   }
@@ -323,15 +335,15 @@ export class RedisBroker implements Broker {
   private turnArguments(queue: string, writes: Write[], lease: LeaseRequest | null): [string[], (string | number)[]] {
     const k = this.keys(queue);
     const p = this.policy;
-    const keys = [k.wait, k.active, k.completed, k.failed, k.events, k.marker, k.delayed, k.guard, k.retrying];
+    const keys = [...k.flow, k.completed, k.failed, k.events, k.delayed, k.guard, k.retrying];
     const args: (string | number)[] = [queue, k.jobPrefix, p.eventsMaxLen, p.eventDataMaxBytes, p.maxStalls];
     if (lease) args.push(lease.count, lease.owner, lease.tokenBase, lease.leaseMs);
     else args.push(0, '', '', 0);
-    args.push(p.keepCompleted ?? -1, p.keepFailed ?? -1);
+    args.push(p.keepCompleted ?? -1, p.keepFailed ?? -1, ...k.flowPrefixes);
     for (const w of writes) {
-      if (w.kind === 'complete') args.push(w.kind, w.id, w.token, w.result, w.ttlMs, '');
-      else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, w.retryInMs ?? '');
-      else args.push(w.kind, w.id, w.token, w.reason, w.ttlMs, w.mode);
+      if (w.kind === 'complete') args.push(w.kind, w.id, w.token, w.result, w.ttlMs, '', '');
+      else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, w.retryInMs ?? '', '');
+      else args.push(w.kind, w.id, w.token, w.reason, w.ttlMs, w.mode, w.holdMs ?? '');
     }
     return [keys, args];
   }

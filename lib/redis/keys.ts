@@ -5,8 +5,32 @@
  * `jobPrefix`, which carries the same tag.
  */
 export interface QueueKeys {
-  /** list of job ids ready to run; pushed on the left, taken from the right */
+  /** zset of queued job ids without a group, scored by rank (priority * 2^33 + order of arrival) */
   readonly wait: string;
+  /** zset of the queued job ids of every group, scored by rank: what counts and listings read */
+  readonly grouped: string;
+  /** zset: the ring of groups whose jobs may be taken now, scored by turn ('' : jobs without a group) */
+  readonly groups: string;
+  /** zset: groups their limits hold back, scored by when they may go again (+inf: when a job of theirs ends) */
+  readonly groupsParked: string;
+  /** hash: active job id -> its group */
+  readonly groupOf: string;
+  /** hash: group -> how many of its jobs are active */
+  readonly groupsRunning: string;
+  /** hash: the queue's flow controls (paused, limits, a hold) and its arrival counter */
+  readonly control: string;
+  /** zset: when jobs started within the rate limit's window (a sliding log) */
+  readonly rate: string;
+  /** prefix of a group's zset of queued job ids (the group name follows) */
+  readonly groupJobsPrefix: string;
+  /** prefix of a group's rate log (the group name follows) */
+  readonly groupRatePrefix: string;
+  /**
+   * The keys every script that queues, takes or limits jobs declares first, in this order (see
+   * lua/includes/queued.lua `flowKeys`), followed by the group prefixes in `flowPrefixes`.
+   */
+  readonly flow: readonly string[];
+  readonly flowPrefixes: readonly [string, string];
   /** zset of job ids being run, scored by lease deadline (ms, Redis server time) */
   readonly active: string;
   /** zset of delayed job ids, scored by their due time */
@@ -48,8 +72,17 @@ export function clientName(prefix: string, role: 'queue' | 'supervisor', id: str
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}:`;
   const jobPrefix = `${base}job:`;
-  return {
+  const k = {
     wait: `${base}wait`,
+    grouped: `${base}grouped`,
+    groups: `${base}groups`,
+    groupsParked: `${base}groups:parked`,
+    groupOf: `${base}groups:of`,
+    groupsRunning: `${base}groups:running`,
+    control: `${base}control`,
+    rate: `${base}rate`,
+    groupJobsPrefix: `${base}group:`,
+    groupRatePrefix: `${base}group-rate:`,
     active: `${base}active`,
     delayed: `${base}delayed`,
     retrying: `${base}retrying`,
@@ -65,4 +98,6 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     job: (id: string) => jobPrefix + id,
     wake: (waiter: string) => `${base}wake:${waiter}`,
   };
+  const flow = [k.wait, k.grouped, k.groups, k.groupsParked, k.groupOf, k.groupsRunning, k.control, k.rate, k.marker, k.active];
+  return { ...k, flow, flowPrefixes: [k.groupJobsPrefix, k.groupRatePrefix] };
 }

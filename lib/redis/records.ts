@@ -27,6 +27,7 @@ export function jobFromHash<D, R>(queue: string, id: string, hash: Record<string
   }
   if (hash.maxAttempts !== undefined) info.opts.attempts = Number(hash.maxAttempts);
   if (hash.backoff !== undefined) info.opts.backoff = parseStored<Backoff>(hash.backoff, `job ${id} backoff`);
+  if (hash.group !== undefined) info.opts.group = hash.group;
   for (const field of ['runAt', 'startedAt', 'finishedAt'] as const) {
     if (hash[field] !== undefined) info[field] = Number(hash[field]);
   }
@@ -77,6 +78,7 @@ export function storedOptionFields(opts: JobOptions): (string | number)[] {
   }
   if (opts.attempts !== undefined) fields.push('maxAttempts', opts.attempts);
   if (opts.backoff !== undefined) fields.push('backoff', JSON.stringify(opts.backoff));
+  if (opts.group !== undefined) fields.push('group', opts.group);
   return fields;
 }
 

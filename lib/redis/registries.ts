@@ -20,11 +20,14 @@ export class Registries {
     private readonly run: Run,
   ) {}
 
-  /** Newest first: the wait list from its newest end, the sets from their highest score. */
+  /**
+   * Queued: in the order they are taken within their group (by priority, then arrival), those
+   * without a group first, then those of every group. The sets: from their highest score.
+   */
   async getJobs<D, R>(queue: string, k: QueueKeys, status: ListedStatus, offset: number, limit: number): Promise<JobInfo<D, R>[]> {
     const last = offset + limit - 1;
     const ids = await this.run(() =>
-      status === 'queued' ? this.redis.lrange(k.wait, offset, last) : this.redis.zrevrange(this.setOf(k, status), offset, last),
+      status === 'queued' ? this.queuedIds(k, offset, limit) : this.redis.zrevrange(this.setOf(k, status), offset, last),
     );
     if (ids.length === 0) return [];
     const hashes = await this.run(() => readHashes(this.redis, ids.map(k.job)));
@@ -35,23 +38,31 @@ export class Registries {
     return jobs;
   }
 
+  /** A page over the ungrouped queued jobs followed by the grouped ones: O(page size), whatever the backlog. */
+  private async queuedIds(k: QueueKeys, offset: number, limit: number): Promise<string[]> {
+    const ungrouped = await this.redis.zrange(k.wait, String(offset), String(offset + limit - 1));
+    if (ungrouped.length === limit) return ungrouped;
+    const skip = ungrouped.length > 0 ? 0 : offset - (await this.redis.zcard(k.wait));
+    return ungrouped.concat(await this.redis.zrange(k.grouped, String(skip), String(skip + limit - ungrouped.length - 1)));
+  }
+
   async getCounts(k: QueueKeys): Promise<JobCounts> {
-    const keys = [k.wait, k.active, k.delayed, k.retrying, k.completed, k.failed];
+    const keys = [k.wait, k.grouped, k.active, k.delayed, k.retrying, k.completed, k.failed];
     const counts = (await this.run(() => this.redis.brokkrCounts(keys.length, ...keys))) as number[];
     return Object.fromEntries(LISTED_STATUSES.map((status, i) => [status, Number(counts[i])])) as JobCounts;
   }
 
   async retryFailed(k: QueueKeys, ids: string[], limit: number, token: string): Promise<RetryOutcome> {
     const reply = (await this.run(() =>
-      this.redis.brokkrRetry(4, k.failed, k.wait, k.marker, k.guard, k.jobPrefix, limit, token, ...ids),
+      this.redis.brokkrRetry(12, ...k.flow, k.failed, k.guard, k.jobPrefix, limit, token, ...k.flowPrefixes, ...ids),
     )) as (string | number)[];
     const statuses = reply.slice(2).map((s) => (isJobStatus(s) ? s : null));
     return { retried: Number(reply[0]), scanned: Number(reply[1]), statuses };
   }
 
   async remove(k: QueueKeys, id: string): Promise<JobStatus | null> {
-    const keys = [k.wait, k.delayed, k.retrying, k.completed, k.failed, k.job(id)];
-    const status = await this.run(() => this.redis.brokkrRemove(keys.length, ...keys, id));
+    const keys = [...k.flow, k.delayed, k.retrying, k.completed, k.failed, k.job(id)];
+    const status = await this.run(() => this.redis.brokkrRemove(keys.length, ...keys, id, ...k.flowPrefixes));
     return isJobStatus(status) ? status : null;
   }
 
@@ -65,7 +76,7 @@ export class Registries {
 
   async drainPass(k: QueueKeys): Promise<{ deleted: number; left: number }> {
     const [deleted, left] = (await this.run(() =>
-      this.redis.brokkrDrain(3, k.wait, k.delayed, k.guard, k.jobPrefix, PASS_SIZE),
+      this.redis.brokkrDrain(12, ...k.flow, k.delayed, k.guard, k.jobPrefix, PASS_SIZE, ...k.flowPrefixes),
     )) as number[];
     return { deleted: Number(deleted), left: Number(left) };
   }

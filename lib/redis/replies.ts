@@ -10,18 +10,23 @@ import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '
 
 const WRITE_WIDTH = 6;
 /** must match LEASE_WIDTH in lua/includes/lease.lua */
-const LEASE_WIDTH = 14;
+const LEASE_WIDTH = 16;
+/** the turn's flow value (see turn-16.lua) */
+const PAUSED = 1;
+const LIMITED = 2;
 
 type Flat = (string | number)[];
 
 export function decodeTurn(reply: unknown): TurnResult {
-  const [now, written, leases, nextDue] = reply as [number, Flat, Flat, string | number];
+  const [now, written, leases, nextDue, flow] = reply as [number, Flat, Flat, string | number, number];
   const result: TurnResult = {
     now: Number(now),
     written: decodeWrites(written),
     leased: [],
     dropped: [],
     nextDueAt: nextDue === '' || nextDue === undefined ? null : Number(nextDue),
+    paused: flow === PAUSED,
+    limited: flow === LIMITED,
   };
   decodeLeases(leases, result.leased, result.dropped);
   return result;
@@ -59,6 +64,7 @@ function decodeLeases(flat: Flat, leased: LeasedJob[], dropped: DroppedId[]): vo
       data: String(flat[i + 4]),
       attempt: Number(flat[i + 5]),
       createdAt: Number(flat[i + 7]),
+      priority: Number(flat[i + 14] ?? 0) || 0,
     };
     setNumber(job, 'timeoutMs', flat[i + 6]);
     setNumber(job, 'resultTtlMs', flat[i + 8]);
@@ -70,6 +76,8 @@ function decodeLeases(flat: Flat, leased: LeasedJob[], dropped: DroppedId[]): vo
     const schedule = String(flat[i + 12] ?? '');
     if (schedule !== '') job.schedule = schedule;
     job.failedTries = Number(flat[i + 13] ?? 0) || 0;
+    const group = String(flat[i + 15] ?? '');
+    if (group !== '') job.group = group;
     leased.push(job);
   }
 }

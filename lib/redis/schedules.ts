@@ -21,7 +21,7 @@ export class ScheduleStore {
     firstAt: number | null,
     anchor: number | null,
   ): Promise<{ pending: string; nextRunAt: number | null }> {
-    const keys = [k.schedules, k.schedule(id), k.delayed, k.wait, k.marker, k.guard];
+    const keys = [k.schedules, k.schedule(id), k.delayed, k.marker, k.guard];
     const args = [k.jobPrefix, id, JSON.stringify(job.spec), job.name, job.data, JSON.stringify(job.fields.map(String))];
     args.push(firstAt === null ? '' : String(firstAt), job.spec.limit === undefined ? '' : String(job.spec.limit));
     args.push(anchor === null ? '' : String(anchor));
@@ -35,7 +35,7 @@ export class ScheduleStore {
   }
 
   async remove(k: QueueKeys, id: string): Promise<boolean> {
-    const keys = [k.schedules, k.schedule(id), k.delayed, k.wait, k.guard];
+    const keys = [k.schedules, k.schedule(id), k.delayed, k.guard];
     return Number(await this.run(() => this.redis.brokkrScheduleRemove(keys.length, ...keys, k.jobPrefix, id))) === 1;
   }
 

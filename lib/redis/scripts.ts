@@ -11,20 +11,21 @@ import { luaConstants } from '../states';
  * with the constants of lib/states.ts (S, M, R, E), so no script spells a status or a reply.
  */
 const SCRIPT_FILES = {
-  brokkrEnqueue: 'enqueue-3.lua',
-  brokkrTurn: 'turn-9.lua',
+  brokkrEnqueue: 'enqueue-11.lua',
+  brokkrTurn: 'turn-16.lua',
   brokkrRenew: 'renew-1.lua',
   brokkrExpired: 'expired-4.lua',
   brokkrWake: 'wake-1.lua',
-  brokkrCounts: 'counts-6.lua',
-  brokkrRetry: 'retry-4.lua',
-  brokkrRemove: 'remove-6.lua',
+  brokkrCounts: 'counts-7.lua',
+  brokkrRetry: 'retry-12.lua',
+  brokkrRemove: 'remove-15.lua',
   brokkrClean: 'clean-2.lua',
-  brokkrDrain: 'drain-3.lua',
-  brokkrScheduleSet: 'schedule-set-6.lua',
+  brokkrDrain: 'drain-12.lua',
+  brokkrScheduleSet: 'schedule-set-5.lua',
   brokkrScheduleAdvance: 'schedule-advance-4.lua',
-  brokkrScheduleRemove: 'schedule-remove-5.lua',
+  brokkrScheduleRemove: 'schedule-remove-4.lua',
   brokkrSchedulesStale: 'schedules-stale-2.lua',
+  brokkrFlow: 'flow-11.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

@@ -7,6 +7,11 @@ import type { HeldRun } from './runs';
 const MAX_PASSES = 2;
 /** Most outcomes one turn writes, so that a turn stays short even with a large backlog. */
 const MAX_WRITES_PER_TURN = 1000;
+/**
+ * A queue whose jobs this supervisor holds unstarted (prefetched) gets a turn at least this
+ * often, so a pause reaches it in time to put them back before they start.
+ */
+export const FLOW_CHECK_MS = 400;
 
 /** A write waiting for (or riding on) a turn, with the run it is about. */
 export interface PendingWrite {
@@ -29,6 +34,12 @@ export interface FetchLoopOptions {
 export interface FetchLoopHooks {
   /** how many more jobs to lease now: free slots plus the prefetch target, less what is ready */
   want(): number;
+  /** free slots only: what a queue with limits leases (a job it counts as started must start) */
+  free(): number;
+  /** whether jobs of the queue are held here unstarted */
+  holdsUnstarted(queueIndex: number): boolean;
+  /** the queue is paused: jobs of it held unstarted should go back */
+  paused(queueIndex: number, queue: string): void;
   leased(queueIndex: number, queue: string, jobs: LeasedJob[], dropped: DroppedId[]): void;
   written(pending: PendingWrite, result: WriteResult, now: number): void;
   error(err: unknown): void;
@@ -59,6 +70,11 @@ export class FetchLoop {
   /** queues to look at now although nothing else calls for a turn (a due time came) */
   private readonly promote = new Set<string>();
   private dueTimer: NodeJS.Timeout | null = null;
+  private flowTimer: NodeJS.Timeout | null = null;
+  /** queues with concurrency or rate limits, as their last turn said */
+  private readonly limited = new Set<string>();
+  /** per queue: when (local clock) its last turn came back */
+  private readonly lastTurn = new Map<string, number>();
   private turns = 0;
   private done: Promise<void> | null = null;
   private readonly passes = new Set<Promise<void>>();
@@ -75,6 +91,20 @@ export class FetchLoop {
 
   start(): void {
     this.done = this.loop();
+    this.flowTimer = setInterval(() => this.checkFlow(), FLOW_CHECK_MS);
+    this.flowTimer.unref();
+  }
+
+  /** Queues whose jobs are held unstarted and that had no turn lately get one (see FLOW_CHECK_MS). */
+  private checkFlow(): void {
+    const stale = Date.now() - FLOW_CHECK_MS;
+    let any = false;
+    for (const [index, queue] of this.options.queues.entries()) {
+      if ((this.lastTurn.get(queue) ?? 0) > stale || !this.hooks.holdsUnstarted(index)) continue;
+      this.promote.add(queue);
+      any = true;
+    }
+    if (any) this.wakeup.notify();
   }
 
   write(pending: PendingWrite): void {
@@ -123,6 +153,7 @@ export class FetchLoop {
     this.stopLatch.open();
     this.wakeup.notify();
     if (this.dueTimer) clearTimeout(this.dueTimer);
+    if (this.flowTimer) clearInterval(this.flowTimer);
     await this.done;
   }
 
@@ -167,7 +198,7 @@ export class FetchLoop {
   private hasWork(): boolean {
     if (this.outbox.size > 0 || this.promote.size > 0) return true;
     if (!this.leasing || this.room() <= 0) return false;
-    return this.options.queues.some((q) => !this.waits.has(q) && !this.drained.has(q));
+    return this.options.queues.some((q) => !this.waits.has(q) && !this.drained.has(q) && this.leaseCount(q, this.room()) > 0);
   }
 
   /** Jobs still to lease: what the supervisor wants, less what passes in flight have asked for. */
@@ -182,7 +213,7 @@ export class FetchLoop {
       const writes = this.takeWrites(queue);
       const room = this.leasing ? this.room() : 0;
       const canLease = room > 0 && !this.waits.has(queue) && !this.drained.has(queue);
-      const count = canLease ? Math.min(room, this.options.fetchBatchSize) : 0;
+      const count = canLease ? this.leaseCount(queue, room) : 0;
       const promote = this.promote.delete(queue);
       if (writes.length === 0 && count === 0 && !promote) continue;
       this.leasePending += count;
@@ -201,6 +232,12 @@ export class FetchLoop {
       this.settle(writes.length);
       this.afterLease(index, queue, count, result);
     }
+  }
+
+  /** How many to lease from a queue given `room`: a limited queue never ahead of free slots. */
+  private leaseCount(queue: string, room: number): number {
+    const count = Math.min(room, this.options.fetchBatchSize);
+    return this.limited.has(queue) ? Math.max(0, Math.min(count, this.hooks.free())) : count;
   }
 
   /** The writes waiting for a queue, at most MAX_WRITES_PER_TURN (after an outage there can be many). */
@@ -233,6 +270,10 @@ export class FetchLoop {
   }
 
   private afterLease(index: number, queue: string, count: number, result: TurnResult): void {
+    this.lastTurn.set(queue, Date.now());
+    if (result.limited) this.limited.add(queue);
+    else this.limited.delete(queue);
+    if (result.paused) this.hooks.paused(index, queue);
     if (count > 0) {
       if (result.leased.length + result.dropped.length < count) this.drained.add(queue);
       else this.drained.delete(queue);
@@ -247,7 +288,7 @@ export class FetchLoop {
     for (const [index, queue] of this.options.queues.entries()) {
       if (!this.drained.has(queue) || this.waits.has(queue)) continue;
       // queues after the first share what room is left; a wait with none still wakes us, leasing nothing
-      const count = Math.max(0, Math.min(this.room(), this.options.fetchBatchSize));
+      const count = this.leaseCount(queue, Math.max(0, this.room()));
       this.leasePending += count;
       const wait = this.broker.waitForWork(queue, count > 0 ? this.leaseRequest(count) : null, this.blockFor(queue)).then(
         (result) => {

@@ -118,6 +118,12 @@ export class Lifecycle {
       },
       {
         want: () => o.concurrency + ready.target() - pool.holding - ready.size,
+        free: () => o.concurrency - pool.holding - ready.size,
+        holdsUnstarted: (queueIndex) => ready.holds(queueIndex) || pool.holdsUnstarted((run) => run.queueIndex === queueIndex),
+        paused: (queueIndex, queue) => {
+          const unstarted = [...ready.takeQueue(queueIndex), ...pool.takeBackUnstarted((run) => run.queueIndex === queueIndex)];
+          for (const run of unstarted) fetch.write({ queue, write: releaseWrite(run, 'free', 'paused'), run });
+        },
         leased: (queueIndex, queue, jobs, dropped) => {
           for (const d of dropped) {
             const why = d.reason === 'missing' ? 'its record no longer exists' : `its record is ${d.status}, not queued`;

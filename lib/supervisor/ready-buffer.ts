@@ -6,11 +6,11 @@ const AUTO_PREFETCH_BELOW_MS = 20;
  * free slots (prefetch) wait here, so a thread that asks is answered without a round trip to
  * Redis; they are held like running jobs (their leases are renewed, a crash puts them back after
  * the lease, close() puts them back at once) but their timeout clock has not started. Threads
- * get them queue by queue in the order the supervisor was given, and in lease order within a
- * queue. Under 'auto' only short jobs are prefetched: hoarding long ones would keep them from
+ * get them queue by queue in the order the supervisor was given, and within a queue by priority,
+ * then in lease order (a job leased later with a lower priority number overtakes those held). Under 'auto' only short jobs are prefetched: hoarding long ones would keep them from
  * idle supervisors.
  */
-export class ReadyBuffer<T> {
+export class ReadyBuffer<T extends { priority: number }> {
   private readonly byQueue: T[][];
   private count = 0;
   private averageRunMs: number | null = null;
@@ -45,15 +45,32 @@ export class ReadyBuffer<T> {
     this.averageRunMs = this.averageRunMs === null ? ms : this.averageRunMs * 0.9 + ms * 0.1;
   }
 
+  /** After the jobs held of its priority and higher. */
   push(queueIndex: number, item: T): void {
-    this.byQueue[queueIndex]!.push(item);
+    const items = this.byQueue[queueIndex]!;
+    const at = items.findIndex((held) => held.priority > item.priority);
+    items.splice(at < 0 ? items.length : at, 0, item);
     this.count++;
   }
 
-  /** Jobs handed out that come back unstarted: they go first again. */
+  /** Jobs handed out that come back unstarted: first again among their priority. */
   giveBack(queueIndex: number, item: T): void {
-    this.byQueue[queueIndex]!.unshift(item);
+    const items = this.byQueue[queueIndex]!;
+    const at = items.findIndex((held) => held.priority >= item.priority);
+    items.splice(at < 0 ? items.length : at, 0, item);
     this.count++;
+  }
+
+  /** Every job held of one queue, taken out. */
+  takeQueue(queueIndex: number): T[] {
+    const items = this.byQueue[queueIndex]!.splice(0);
+    this.count -= items.length;
+    return items;
+  }
+
+  /** Whether jobs of this queue are held. */
+  holds(queueIndex: number): boolean {
+    return this.byQueue[queueIndex]!.length > 0;
   }
 
   /** Takes one job out, wherever it waits; false when it is not here. */

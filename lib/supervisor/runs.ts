@@ -14,6 +14,8 @@ import type { PoolJob, PoolOutcome } from '../pool/pool';
 
 /** A leased job this supervisor holds: ready, running, or finished with its outcome not yet written. */
 export interface HeldRun extends PoolJob, Run {
+  /** lower runs first (the ready buffer keeps this order) */
+  priority: number;
   /** index of its queue in the supervisor's list (its priority) */
   queueIndex: number;
   info: JobEventInfo;
@@ -81,6 +83,7 @@ export class Runs {
       maxAttempts: job.maxAttempts ?? 1,
       backoff: job.backoff,
       failedTries: job.failedTries ?? 0,
+      priority: job.priority,
       info: { id: job.id, queue, name: job.name, attempt: job.attempt },
       dispatchedAt: 0,
     };
@@ -121,6 +124,8 @@ export class Runs {
       }
       case 'requeue':
         return releaseWrite(run, outcome.counted ? 'counted' : 'free', outcome.reason);
+      case 'rate-limited':
+        return { ...releaseWrite(run, 'free', 'rate-limited'), holdMs: outcome.holdMs };
     }
   }
 
@@ -202,7 +207,7 @@ export class Runs {
 
 export type ReleaseWrite = Extract<Write, { kind: 'release' }>;
 
-export function releaseWrite(run: HeldRun, mode: 'free' | 'counted', reason: RequeueReason): Write {
+export function releaseWrite(run: HeldRun, mode: 'free' | 'counted', reason: RequeueReason): ReleaseWrite {
   return { kind: 'release', id: run.id, token: run.token, mode, reason, ttlMs: run.failedTtlMs };
 }
 

@@ -1,25 +1,26 @@
--- Takes up to `count` ids off the wait list (oldest first) and leases each to `owner`: status
--- active, attempts + 1, a token every later write about this run must present, and a deadline
+-- Takes up to `count` queued jobs, as the queue's order and limits allow (see queued.lua), and
+-- leases each to `owner`: status active, attempts + 1, a token every later write about this run must present, and a deadline
 -- (server time + leaseMs) in the active set. Job keys are built here as jobPrefix .. id: the ids
 -- are only known now, and the prefix carries the queue's hash tag, so every key is in this slot.
 -- Appends LEASE_WIDTH values per id to `out`: id, reply, token (the status, for a skipped id),
 -- name, data, attempt, timeoutMs, createdAt, resultTtlMs, failedTtlMs, maxAttempts, backoff (JSON),
 -- schedule (the id of the schedule whose tick this is), tries (failed tries so far: retries count
--- these, not leases, so a stall does not use up a try). Returns how many ids it took.
-local LEASE_WIDTH = 14
+-- these, not leases, so a stall does not use up a try), priority, group. Returns how many ids it
+-- took, and when the queue's limits let it lease again (nil: not held back by time).
+local LEASE_WIDTH = 16
 
-local function lease(wait, active, jobPrefix, count, owner, tokenBase, leaseMs, out)
-  if count <= 0 then return 0 end
-  local ids = redis.call('RPOP', wait, count)
-  if not ids then return 0 end
+local function lease(fc, jobPrefix, count, owner, tokenBase, leaseMs, out)
+  if count <= 0 then return 0, nil end
   local now = serverNow()
+  local ids, nextLook = takeQueued(fc, count, now, tokenBase)
+  if #ids == 0 then return 0, nextLook end
   local deadline = now + leaseMs
   local leases = {}
   local n = #out
   for i, id in ipairs(ids) do
     local key = jobPrefix .. id
     local f = redis.call('HMGET', key, 'status', 'name', 'data', 'attempts', 'timeoutMs', 'createdAt', 'resultTtlMs', 'failedTtlMs',
-      'maxAttempts', 'backoff', 'schedule', 'tries')
+      'maxAttempts', 'backoff', 'schedule', 'tries', 'priority', 'group')
     local reply, token, attempts = R.leased, '', ''
     if not f[1] and not f[2] and not f[3] then
       reply = R.missing
@@ -37,12 +38,13 @@ local function lease(wait, active, jobPrefix, count, owner, tokenBase, leaseMs, 
     if reply == R.leased then
       out[n + 4], out[n + 5], out[n + 6], out[n + 7] = f[2] or '', f[3] or '', attempts, f[5] or ''
       out[n + 8], out[n + 9], out[n + 10], out[n + 11], out[n + 12] = f[6] or '', f[7] or '', f[8] or '', f[9] or '', f[10] or ''
-      out[n + 13], out[n + 14] = f[11] or '', f[12] or '0'
+      out[n + 13], out[n + 14], out[n + 15], out[n + 16] = f[11] or '', f[12] or '0', f[13] or '0', f[14] or ''
     else
+      leftActive(fc, id) -- it never became active: its group's share goes back
       for j = n + 4, n + LEASE_WIDTH do out[j] = '' end
     end
     n = n + LEASE_WIDTH
   end
-  if #leases > 0 then redis.call('ZADD', active, unpack(leases)) end
-  return #ids
+  if #leases > 0 then redis.call('ZADD', fc.active, unpack(leases)) end
+  return #ids, nextLook
 end

@@ -23,15 +23,11 @@ local function tickDue(tickId)
   return tonumber(string.match(tickId, '@(%d+)$'))
 end
 
--- A tick not taken yet is deleted; one already taken (active or finished) is left to run its course.
-local function dropTick(delayed, wait, jobPrefix, tickId)
+-- A tick not due yet is deleted; one that is due (queued, active or finished) runs its course.
+local function dropTick(delayed, jobPrefix, tickId)
   local key = jobPrefix .. tickId
-  local status = redis.call('HGET', key, 'status')
-  if status == S.delayed then
+  if redis.call('HGET', key, 'status') == S.delayed then
     redis.call('ZREM', delayed, tickId)
-    redis.call('DEL', key)
-  elseif status == S.queued then
-    redis.call('LREM', wait, 1, tickId)
     redis.call('DEL', key)
   end
 end

@@ -3,7 +3,8 @@
 -- foreign one is refused. A write repeated after its reply was lost is recognised, never applied
 -- twice. `q` holds the queue's keys and settings (see the scripts that include this); ids to take
 -- off the active set and to put back on the wait list are gathered in q.finished and q.back, the
--- registries written in q.touched, and the soonest retry scheduled in q.retryAt.
+-- registries written in q.touched, and the soonest retry scheduled in q.retryAt. Needs queued.lua
+-- included before it (q.fc: the flow keys).
 -- Returns reply, stalls, attempts, name, error JSON ('' unless a release failed the job), and the
 -- next run time of a retrying job ('' otherwise).
 
@@ -42,7 +43,8 @@ end
 -- No record: deleted by hand (then the id may still hold a lease), or this run's own earlier
 -- write with a TTL of 0 deleted it (then the lease is gone too).
 local function writeWithoutRecord(q, id, ttl)
-  if redis.call('ZREM', q.active, id) == 0 and ttl == 0 then return true end
+  if redis.call('ZREM', q.active, id) == 0 then return ttl == 0 end
+  leftActive(q.fc, id)
   return false
 end
 

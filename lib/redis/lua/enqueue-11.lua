@@ -1,29 +1,34 @@
 --[[ Create jobs: queued, or delayed until a due time. Idempotent per job id: an id that already has
   a record is left alone, so an enqueue resent after a network error never makes a second job.
-  KEYS[1]   wait list
-  KEYS[2]   wake-up marker zset
-  KEYS[3]   delayed zset (score: due time)
-  KEYS[4..] one job hash per job, in the order of the ARGV groups
-  ARGV      per job: id, name, data (JSON), runAt (epoch ms, or ''), delayMs (from server time, or ''),
-            n, then n option field/value pairs; with neither runAt nor delayMs the job is runnable now
+  KEYS[1..10] the flow keys (keys.ts `flow`; see includes/queued.lua)
+  KEYS[11]  delayed zset (score: due time)
+  KEYS[12..] one job hash per job, in the order of the ARGV groups
+  ARGV[1]   group jobs key prefix, ARGV[2] group rate log key prefix (in the queue's slot)
+  ARGV[3..] per job: id, name, data (JSON), runAt (epoch ms, or ''), delayMs (from server time, or ''),
+            n, then n option field/value pairs (priority and group among them); with neither runAt
+            nor delayMs the job is runnable now
   Returns   the number of jobs created
 ]]
 -- @include "now"
 -- @include "marker"
+-- @include "queued"
 
+local fc = flowKeys(1, ARGV[1], ARGV[2])
 local now = serverNow()
-local created, ready, delayed = 0, {}, {}
+local created, ready, delayed = 0, 0, {}
 local soonest
-local a = 1
-for k = 4, #KEYS do
+local a = 3
+for k = 12, #KEYS do
   local id, n = ARGV[a], tonumber(ARGV[a + 5])
   local delay = tonumber(ARGV[a + 4])
   local runAt = tonumber(ARGV[a + 3]) or (delay and now + delay)
   if redis.call('EXISTS', KEYS[k]) == 0 then
     local later = runAt ~= nil and runAt > now or false
     local fields = { 'name', ARGV[a + 1], 'data', ARGV[a + 2], 'status', later and S.delayed or S.queued, 'attempts', '0', 'createdAt', now }
-    for j = a + 6, a + 5 + 2 * n do
-      fields[#fields + 1] = ARGV[j]
+    local priority, group
+    for j = a + 6, a + 5 + 2 * n, 2 do
+      fields[#fields + 1], fields[#fields + 2] = ARGV[j], ARGV[j + 1]
+      if ARGV[j] == 'priority' then priority = ARGV[j + 1] elseif ARGV[j] == 'group' then group = ARGV[j + 1] end
     end
     if later then
       fields[#fields + 1] = 'runAt'
@@ -32,20 +37,21 @@ for k = 4, #KEYS do
       delayed[#delayed + 1] = id
       if not soonest or runAt < soonest then soonest = runAt end
     else
-      ready[#ready + 1] = id
+      local seq = nextSeq(fc)
+      fields[#fields + 1] = 'seq'
+      fields[#fields + 1] = seq
+      placeQueued(fc, id, priority, group, seq)
+      ready = ready + 1
     end
     redis.call('HSET', KEYS[k], unpack(fields))
     created = created + 1
   end
   a = a + 6 + 2 * n
 end
-if #ready > 0 then
-  redis.call('LPUSH', KEYS[1], unpack(ready))
-  wake(KEYS[2], 0)
-end
+if ready > 0 then wake(fc.marker, 0) end
 if #delayed > 0 then
-  redis.call('ZADD', KEYS[3], unpack(delayed))
+  redis.call('ZADD', KEYS[11], unpack(delayed))
   -- wakes one idle supervisor, which learns the due time from its next turn and sleeps until then
-  wake(KEYS[2], soonest)
+  wake(fc.marker, soonest)
 end
 return created

@@ -6,9 +6,8 @@
   KEYS[1]  the queue's set of schedule ids
   KEYS[2]  the schedule's hash
   KEYS[3]  delayed zset
-  KEYS[4]  wait list
-  KEYS[5]  wake-up marker zset
-  KEYS[6]  the queue's guard key, never written (see keys.ts: waits out a slot migration)
+  KEYS[4]  wake-up marker zset
+  KEYS[5]  the queue's guard key, never written (see keys.ts: waits out a slot migration)
   ARGV[1]  job key prefix: tick keys are built from it, in this queue's slot
   ARGV[2]  schedule id
   ARGV[3]  spec (JSON)
@@ -33,13 +32,13 @@ end
 local old = cur[5]
 if old and old ~= '' then
   local due = tickDue(old)
-  if not due or due > now then dropTick(KEYS[3], KEYS[4], ARGV[1], old) end
+  if not due or due > now then dropTick(KEYS[3], ARGV[1], old) end
 end
 redis.call('DEL', KEYS[2])
 local firstAt = tonumber(ARGV[7])
 redis.call('HSET', KEYS[2], 'spec', ARGV[3], 'name', ARGV[4], 'data', ARGV[5], 'jobFields', ARGV[6], 'limit', ARGV[8],
   'anchor', ARGV[9], 'count', 0, 'createdAt', now, 'pending', '', 'nextRunAt', '')
 if not firstAt then return { '', '' } end
-local tickId = makeTick(KEYS[2], KEYS[3], KEYS[5], ARGV[1], ARGV[2], firstAt, now)
+local tickId = makeTick(KEYS[2], KEYS[3], KEYS[4], ARGV[1], ARGV[2], firstAt, now)
 redis.call('HSET', KEYS[2], 'pending', tickId, 'nextRunAt', firstAt)
 return { tickId, firstAt }

@@ -1,0 +1,22 @@
+--[[ Deletes one job that is not active: its record, and its id from whichever set holds it.
+  KEYS[1..10] the flow keys (keys.ts `flow`; see includes/queued.lua)
+  KEYS[11] delayed zset
+  KEYS[12] retrying zset
+  KEYS[13] completed zset
+  KEYS[14] failed zset
+  KEYS[15] the job's hash
+  ARGV[1]  job id
+  ARGV[2]  group jobs key prefix, ARGV[3] group rate log key prefix (in the queue's slot)
+  Returns  the status the job had ('' : no record; an active job is left alone and its status returned)
+]]
+-- @include "queued"
+
+local fc = flowKeys(1, ARGV[2], ARGV[3])
+local f = redis.call('HMGET', KEYS[15], 'status', 'group')
+local status = f[1]
+if status == S.active then return status end
+-- DEL first: a user refused it (an ACL without the admin's rules) is refused before anything changed
+redis.call('DEL', KEYS[15])
+if status == S.queued then dropQueued(fc, ARGV[1], f[2]) end
+for k = 11, 14 do redis.call('ZREM', KEYS[k], ARGV[1]) end
+return status or ''
