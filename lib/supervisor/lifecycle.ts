@@ -138,6 +138,10 @@ export class Lifecycle {
             else if (this.closing) fetch.write({ queue, write: releaseWrite(run, 'free', 'shutdown'), run });
             else ready.push(queueIndex, run);
           }
+          // jobs queued on threads and not started give way to a job that ranks before them
+          const urgent = Math.min(...jobs.map((j) => j.priority));
+          const overtaken = pool.takeBackUnstarted((run) => run.queueIndex === queueIndex && run.priority > urgent);
+          for (const run of overtaken.reverse()) ready.giveBack(queueIndex, run);
           pool.offer();
         },
         written: (pending, result, now) => runs.written(pending.run, pending.write, result, now),
