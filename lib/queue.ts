@@ -241,8 +241,8 @@ export class Queue<Data = unknown, Result = unknown> {
 
   /**
    * Creates or replaces recurring schedule `id`: each tick enqueues job `name` with `data` and
-   * `opts` (not delayMs / runAt). Replacing a schedule deletes its pending tick unless it has
-   * started. Resolves with when the first tick is due (null when the schedule has already ended).
+   * `opts` (not delayMs / runAt). Replacing a schedule deletes its pending tick unless it is due.
+   * Resolves with when the first tick is due (null when the schedule has already ended).
    */
   async schedule(id: string, spec: ScheduleSpec, name: string, data: Data, opts: JobOptions = {}): Promise<{ nextRunAt: number | null }> {
     this.assertOpen();
@@ -261,7 +261,7 @@ export class Queue<Data = unknown, Result = unknown> {
     return { nextRunAt };
   }
 
-  /** Removes schedule `id` and its pending tick (unless started); false when there was none. */
+  /** Removes schedule `id` and its pending tick (unless due); false when there was none. */
   async unschedule(id: string): Promise<boolean> {
     this.assertOpen();
     checkScheduleId(id);
