@@ -108,7 +108,7 @@ export class RedisBroker implements Broker {
     let replicas = Number.POSITIVE_INFINITY;
     for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
       const chunk = jobs.slice(start, start + ENQUEUE_CHUNK);
-      const keys: string[] = [...k.flow, k.delayed];
+      const keys: string[] = [...k.flow, k.delayed, k.guard];
       const args: (string | number)[] = [...k.flowPrefixes];
       for (const job of chunk) {
         keys.push(k.job(job.id));

@@ -5,7 +5,7 @@ import type { WithScripts } from './scripts';
 
 type Run = <T>(operation: () => Promise<T>) => Promise<T>;
 
-/** A queue's flow controls in its control hash: changed by one script (flow-11.lua), read as one hash. */
+/** A queue's flow controls in its control hash: changed by one script (flow-12.lua), read as one hash. */
 export class FlowStore {
   constructor(
     private readonly redis: WithScripts<RedisClient>,
@@ -14,7 +14,7 @@ export class FlowStore {
   ) {}
 
   async set(queue: string, k: QueueKeys, changes: FlowChanges): Promise<void> {
-    const keys = [...k.flow, k.events];
+    const keys = [...k.flow, k.events, k.guard];
     const args = [queue, this.eventsMaxLen, ...k.flowPrefixes, ...Object.entries(changes).flat()];
     await this.run(() => this.redis.brokkrFlow(keys.length, ...keys, ...args));
   }

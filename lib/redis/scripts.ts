@@ -11,21 +11,21 @@ import { luaConstants } from '../states';
  * with the constants of lib/states.ts (S, M, R, E), so no script spells a status or a reply.
  */
 const SCRIPT_FILES = {
-  brokkrEnqueue: 'enqueue-11.lua',
+  brokkrEnqueue: 'enqueue-12.lua',
   brokkrTurn: 'turn-16.lua',
   brokkrRenew: 'renew-1.lua',
   brokkrExpired: 'expired-4.lua',
   brokkrWake: 'wake-1.lua',
   brokkrCounts: 'counts-7.lua',
   brokkrRetry: 'retry-12.lua',
-  brokkrRemove: 'remove-15.lua',
+  brokkrRemove: 'remove-16.lua',
   brokkrClean: 'clean-2.lua',
   brokkrDrain: 'drain-12.lua',
   brokkrScheduleSet: 'schedule-set-5.lua',
   brokkrScheduleAdvance: 'schedule-advance-4.lua',
   brokkrScheduleRemove: 'schedule-remove-4.lua',
   brokkrSchedulesStale: 'schedules-stale-2.lua',
-  brokkrFlow: 'flow-11.lua',
+  brokkrFlow: 'flow-12.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;

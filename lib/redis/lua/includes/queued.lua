@@ -5,7 +5,7 @@
 -- index that counts and listings read. Groups take turns: the ring holds, scored by turn, each
 -- group with jobs that may be taken now ('' stands for the jobs without a group); a group its
 -- limits hold back is parked instead, scored by when it may go again (+inf: when one of its
--- running jobs ends). Limits live in the control hash (see flow-set-10.lua). Group keys are built
+-- running jobs ends). Limits live in the control hash (see flow-12.lua). Group keys are built
 -- from prefixes that carry the queue's hash tag, so they are in the slot of the declared keys.
 
 local SEQ_SPAN = 8589934592 -- 2^33: ranks stay exact integers in a double for priorities up to 1,000,000

@@ -2,7 +2,8 @@
   a record is left alone, so an enqueue resent after a network error never makes a second job.
   KEYS[1..10] the flow keys (keys.ts `flow`; see includes/queued.lua)
   KEYS[11]  delayed zset (score: due time)
-  KEYS[12..] one job hash per job, in the order of the ARGV groups
+  KEYS[12]  the queue's guard key, never written (see keys.ts: waits out a slot migration; group keys are built here)
+  KEYS[13..] one job hash per job, in the order of the ARGV groups
   ARGV[1]   group jobs key prefix, ARGV[2] group rate log key prefix (in the queue's slot)
   ARGV[3..] per job: id, name, data (JSON), runAt (epoch ms, or ''), delayMs (from server time, or ''),
             n, then n option field/value pairs (priority and group among them); with neither runAt
@@ -18,7 +19,7 @@ local now = serverNow()
 local created, ready, delayed = 0, 0, {}
 local soonest
 local a = 3
-for k = 12, #KEYS do
+for k = 13, #KEYS do
   local id, n = ARGV[a], tonumber(ARGV[a + 5])
   local delay = tonumber(ARGV[a + 4])
   local runAt = tonumber(ARGV[a + 3]) or (delay and now + delay)

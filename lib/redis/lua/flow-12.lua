@@ -4,6 +4,7 @@
   supervisor is woken to look (a resume, a raised limit).
   KEYS[1..10] the flow keys (keys.ts `flow`; see includes/queued.lua)
   KEYS[11] events stream
+  KEYS[12] the queue's guard key, never written (see keys.ts: waits out a slot migration; group keys are built here)
   ARGV[1]  queue name
   ARGV[2]  events stream cap (approximate MAXLEN)
   ARGV[3]  group jobs key prefix, ARGV[4] group rate log key prefix (in the queue's slot)

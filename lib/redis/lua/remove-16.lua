@@ -5,6 +5,7 @@
   KEYS[13] completed zset
   KEYS[14] failed zset
   KEYS[15] the job's hash
+  KEYS[16] the queue's guard key, never written (see keys.ts: waits out a slot migration; group keys are built here)
   ARGV[1]  job id
   ARGV[2]  group jobs key prefix, ARGV[3] group rate log key prefix (in the queue's slot)
   Returns  the status the job had ('' : no record; an active job is left alone and its status returned)
