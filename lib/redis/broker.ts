@@ -30,6 +30,7 @@ import { jobFromHash, outcomeFromFields, storedOptionFields } from './records';
 import { Registries } from './registries';
 import { ScheduleStore } from './schedules';
 import { decodeTurn } from './replies';
+import { enqueueArguments, turnArguments } from './script-args';
 import { defineScripts, type WithScripts } from './scripts';
 import { isTransient } from './transient';
 
@@ -108,13 +109,7 @@ export class RedisBroker implements Broker {
     let replicas = Number.POSITIVE_INFINITY;
     for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
       const chunk = jobs.slice(start, start + ENQUEUE_CHUNK);
-      const keys: string[] = [...k.flow, k.delayed, k.guard];
-      const args: (string | number)[] = [...k.flowPrefixes];
-      for (const job of chunk) {
-        keys.push(k.job(job.id));
-        const optionArgs = storedOptionFields(job.opts);
-        args.push(job.id, job.name, job.data, job.runAt ?? '', job.delayMs ?? '', optionArgs.length / 2, ...optionArgs);
-      }
+      const [keys, args] = enqueueArguments(k, chunk);
       if (!durability || durability.replicas <= 0) {
         created += Number(await this.call(() => this.redis.brokkrEnqueue(keys.length, ...keys, ...args)));
         continue;
@@ -141,7 +136,7 @@ export class RedisBroker implements Broker {
   }
 
   turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult> {
-    const [keys, args] = this.turnArguments(queue, writes, lease);
+    const [keys, args] = turnArguments(this.keys(queue), queue, this.policy, writes, lease);
     return this.call(async () => decodeTurn(await this.redis.brokkrTurn(keys.length, ...keys, ...args)));
   }
 
@@ -153,7 +148,7 @@ export class RedisBroker implements Broker {
   waitForWork(queue: string, lease: LeaseRequest | null, maxWaitMs: number): Promise<TurnResult> {
     const conn = this.blockingConnection(`work:${queue}`);
     const k = this.keys(queue);
-    const [keys, args] = this.turnArguments(queue, [], lease);
+    const [keys, args] = turnArguments(k, queue, this.policy, [], lease);
     const result = this.call(async () => {
       const woke = conn.bzpopmin(k.marker, k.wake(this.waiterId()), Math.max(1, maxWaitMs) / 1000);
       const turned = conn.brokkrTurn(keys.length, ...keys, ...args);
@@ -330,22 +325,6 @@ export class RedisBroker implements Broker {
   private waiterId(): string {
     if (!this.options.waiterId) throw new BrokerError('waitForWork needs the waiterId option (the supervisor id)');
     return this.options.waiterId;
-  }
-
-  private turnArguments(queue: string, writes: Write[], lease: LeaseRequest | null): [string[], (string | number)[]] {
-    const k = this.keys(queue);
-    const p = this.policy;
-    const keys = [...k.flow, k.completed, k.failed, k.events, k.delayed, k.guard, k.retrying];
-    const args: (string | number)[] = [queue, k.jobPrefix, p.eventsMaxLen, p.eventDataMaxBytes, p.maxStalls];
-    if (lease) args.push(lease.count, lease.owner, lease.tokenBase, lease.leaseMs);
-    else args.push(0, '', '', 0);
-    args.push(p.keepCompleted ?? -1, p.keepFailed ?? -1, ...k.flowPrefixes);
-    for (const w of writes) {
-      if (w.kind === 'complete') args.push(w.kind, w.id, w.token, w.result, w.ttlMs, '', '');
-      else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, w.retryInMs ?? '', '');
-      else args.push(w.kind, w.id, w.token, w.reason, w.ttlMs, w.mode, w.holdMs ?? '');
-    }
-    return [keys, args];
   }
 
   /** Runs one operation, reads Redis's health from how it ends, and says what failed in brokkr's terms. */
