@@ -26,53 +26,70 @@ local function unparkDue(fc, now)
   end
 end
 
--- One group's turn: one job, unless its limits park it. Appends to ids; returns the next turn.
-local function groupTurn(fc, group, limits, now, tokenBase, ids, turn)
+-- One group's turn: one job, unless its limits park it. Appends to ids; returns whether the
+-- group keeps its place in the ring (false: parked, or found empty and taken out).
+local function groupTurn(fc, group, limits, now, tokenBase, ids)
   local reopen = groupReopen(fc, group, limits, now)
   if reopen then
     redis.call('ZREM', fc.ring, group)
     redis.call('ZADD', fc.parked, reopen, group)
-    return turn
+    return false
   end
-  local jobs = fc.jobsOf .. group
-  local id = redis.call('ZPOPMIN', jobs)[1]
-  if id then
-    ids[#ids + 1] = id
-    redis.call('ZREM', fc.grouped, id)
+  local id = redis.call('ZPOPMIN', fc.jobsOf .. group)[1]
+  if not id then
+    redis.call('ZREM', fc.ring, group)
+    return false
+  end
+  ids[#ids + 1] = id
+  redis.call('ZREM', fc.grouped, id)
+  -- counted only under a concurrency limit: a limit set later counts the jobs leased from then on
+  if limits.concurrency then
     redis.call('HSET', fc.groupOf, id, group)
     redis.call('HINCRBY', fc.running, group, 1)
-    if limits.rateMax then
-      redis.call('ZADD', fc.rateOf .. group, now, tokenBase .. '.' .. #ids)
-      redis.call('PEXPIRE', fc.rateOf .. group, limits.rateMs)
-    end
   end
-  if redis.call('ZCARD', jobs) == 0 then
-    redis.call('ZREM', fc.ring, group)
-    return turn
+  if limits.rateMax then
+    redis.call('ZADD', fc.rateOf .. group, now, tokenBase .. '.' .. #ids)
+    redis.call('PEXPIRE', fc.rateOf .. group, limits.rateMs)
   end
-  redis.call('ZADD', fc.ring, turn + 1, group)
-  return turn + 1
+  return true
 end
 
--- Takes up to `allowed` ids, groups in turn; jobs without a group, when alone in the ring, in one go.
+-- The jobs without a group: n of them (all that are asked for when alone in the ring). Returns
+-- whether any may be left.
+local function ungroupedTurn(fc, n, ids)
+  local popped = redis.call('ZPOPMIN', fc.wait, n)
+  for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
+  if #popped < 2 * n then
+    redis.call('ZREM', fc.ring, UNGROUPED)
+    return false
+  end
+  return true
+end
+
+-- Takes up to `allowed` ids, a pass over the ring at a time: each group at the head gets one turn
+-- and moves to the end. A group emptied by its turn stays in the ring until its next turn finds
+-- it empty (one wasted turn instead of a ZCARD on every take).
 local function takeInTurns(fc, allowed, limits, now, tokenBase, ids)
   local turn = tonumber(redis.call('ZRANGE', fc.ring, -1, -1, 'WITHSCORES')[2]) or 0
   while #ids < allowed do
-    local head = redis.call('ZRANGE', fc.ring, 0, 0)[1]
-    if not head then break end
-    if head == UNGROUPED then
-      local n = redis.call('ZCARD', fc.ring) == 1 and allowed - #ids or 1
-      local popped = redis.call('ZPOPMIN', fc.wait, n)
-      for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
-      if redis.call('ZCARD', fc.wait) == 0 then
-        redis.call('ZREM', fc.ring, head)
+    local heads = redis.call('ZRANGE', fc.ring, 0, allowed - #ids - 1)
+    if #heads == 0 then break end
+    local alone = #heads == 1 and redis.call('ZCARD', fc.ring) == 1
+    local rotated = {}
+    for _, group in ipairs(heads) do
+      local kept
+      if group == UNGROUPED then
+        kept = ungroupedTurn(fc, alone and allowed - #ids or 1, ids)
       else
-        turn = turn + 1
-        redis.call('ZADD', fc.ring, turn, head)
+        kept = groupTurn(fc, group, limits, now, tokenBase, ids)
       end
-    else
-      turn = groupTurn(fc, head, limits, now, tokenBase, ids, turn)
+      if kept then
+        turn = turn + 1
+        rotated[#rotated + 1] = turn
+        rotated[#rotated + 1] = group
+      end
     end
+    if #rotated > 0 then redis.call('ZADD', fc.ring, 'XX', unpack(rotated)) end
   end
 end
 
