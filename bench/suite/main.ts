@@ -5,7 +5,8 @@
  * brokkr with resultTtlMs 0); throughput and Redis cost also run with each system's default,
  * which keeps finished jobs. Prints one table with ratios and writes it, with an SVG chart, under
  * bench/results/. `-- --quick` runs fewer and smaller rounds (a few minutes); `--only <regex>`
- * runs the cases whose label matches; `--runs N` and `--jobs N` override the plan.
+ * runs the cases whose label matches; `--runs N` and `--jobs N` override the plan. Then brokkr-only
+ * flow-control cases (label 'flow', see flow.ts) print a table of their own.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -14,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { startEphemeralRedis } from '../../scripts/ephemeral-redis';
 import { delayedLateness, enqueueRate, idleCost, pickupLatency, redisCost, stability, throughput } from './cases';
+import { flowCases } from './flow';
 import { OtherLoad, waitForQuiet } from './machine';
 import { cell, fmt, markdownTable, median, throughputSvg, type Sample } from './report';
 import { beeQueue, brokkr, bullmq, type Retention, type System } from './systems';
@@ -38,6 +40,8 @@ const plan = {
   delayedJobs: 1_000,
   idleSeconds: 10,
   stability: quick ? [5_000, 15_000] : [20_000, 100_000],
+  flowRateJobs: quick ? 500 : 1_000,
+  flowBigJobs: quick ? 20_000 : 100_000,
 };
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -168,6 +172,13 @@ async function main(): Promise<void> {
       `  stability: RSS ${fmt(stab.rss[0] / 2 ** 20)} -> ${fmt(stab.rss[1] / 2 ** 20)} MiB, Redis ${fmt(stab.redis[0] / 2 ** 20, 1)} -> ${fmt(stab.redis[1] / 2 ** 20, 1)} MiB`,
     );
 
+  // brokkr-only flow control (priorities, groups, rate limits): a table of its own
+  let flowTable = '';
+  if (!only || only.test('flow')) {
+    const flowPlan = { runs: plan.runs, jobs: plan.jobs, levels: [8, 64], rateJobs: plan.flowRateJobs, bigJobs: plan.flowBigJobs };
+    flowTable = await flowCases(server.url, admin, flowPlan, load, log);
+  }
+
   const names = systems.map((s) => s.name);
   const higherIsBetter = (kase: string) => /^(no-op jobs\/s|CPU-bound|enqueue)/.test(kase);
   const ratioHeader = names.slice(1).map((n) => `brokkr vs ${n}`);
@@ -191,13 +202,15 @@ async function main(): Promise<void> {
   }
   const table = markdownTable(['case', ...names, ...ratioHeader], rows);
   const note = `Median of ${plan.runs} run(s) (min-max in brackets); * marks a run during which other processes used over 10% of the machine. Ratios: how many times better brokkr is (above 1 is better for brokkr, for times and costs too).`;
-  log(`\n${table}\n\n${note}\nfinished in ${fmt((Date.now() - started) / 1000)} s`);
+  const flowSection = flowTable ? `\n\n## Flow control (brokkr only)\n\n${flowTable}` : '';
+  const peerSection = rows.length > 0 ? `${table}\n\n${note}` : '(no side-by-side case selected)';
+  log(`\n${peerSection}${flowSection}\nfinished in ${fmt((Date.now() - started) / 1000)} s`);
 
   const outDir = join(process.cwd(), 'bench', 'results');
   const base = only ? 'partial' : quick ? 'quick' : 'latest';
   mkdirSync(outDir, { recursive: true });
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`;
-  writeFileSync(join(outDir, `${base}.md`), `# brokkr benchmark${quick ? ' (quick)' : ''}\n\n${machine}\n\n${table}\n\n${note}\n`);
+  writeFileSync(join(outDir, `${base}.md`), `# brokkr benchmark${quick ? ' (quick)' : ''}\n\n${machine}\n\n${peerSection}${flowSection}\n`);
   writeFileSync(
     join(outDir, base === 'latest' ? 'throughput.svg' : `${base}-throughput.svg`),
     throughputSvg(
