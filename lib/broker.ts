@@ -2,6 +2,7 @@ import type { Backoff } from './backoff';
 import type { SerializedError } from './errors';
 import type { StreamEvent } from './event-codec';
 import type { FlowChanges, FlowSettings } from './flow';
+import type { Dedupe } from './dedupe';
 import type { BrokerHealth } from './health';
 import type { JobCounts, JobInfo, JobOptions } from './job';
 import type { ScheduleInfo, ScheduleState, StoredSpec } from './schedule';
@@ -19,14 +20,17 @@ export interface Broker {
   /** the longest a blocking call (waitForWork, readEvents) may be asked to wait */
   readonly maxBlockMs: number;
   /**
-   * Writes new jobs; returns how many were new (a resent id is not created twice) and, when
-   * `replicas` is asked for, how many replicas confirmed the write within `timeoutMs`.
+   * Writes new jobs; says per job which id stands (its own, or the job it was deduplicated to: a
+   * resent call's own jobs count as created) and, when `replicas` is asked for, how many replicas
+   * confirmed the write within `timeoutMs`. `callToken`: made once per call by the caller, so
+   * that a resend of the call recognises its own jobs (default: a fresh one).
    */
   enqueue(
     queue: string,
     jobs: NewJob[],
     durability?: { replicas: number; timeoutMs: number },
-  ): Promise<{ created: number; replicas: number }>;
+    callToken?: string,
+  ): Promise<{ standing: EnqueueOutcome[]; replicas: number }>;
   /** One round trip: writes outcomes and releases of finished runs, then leases up to `lease.count` jobs. */
   turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult>;
   /**
@@ -143,12 +147,20 @@ export interface WritePolicy {
   keepFailed?: number;
 }
 
+export interface EnqueueOutcome {
+  id: string;
+  deduplicated: boolean;
+}
+
 export interface NewJob {
   id: string;
   name: string;
   /** JSON text of the job's data */
   data: string;
   opts: JobOptions;
+  /** the caller chose the id (job option jobId) */
+  chosenId?: boolean;
+  dedupe?: Dedupe;
   /** when it becomes runnable: at `runAt` (epoch ms), or `delayMs` after the broker's clock now; neither: now */
   runAt?: number;
   delayMs?: number;

@@ -8,6 +8,7 @@ export type { Backoff, BackoffStrategy } from './backoff';
 export type { ScheduleInfo, ScheduleSpec, StoredSpec } from './schedule';
 export type { Logger } from './logger';
 export type { GroupLimits, RateLimit } from './flow';
+export type { Dedupe, DedupeMode } from './dedupe';
 export type {
   ActiveEvent,
   BrokerDownEvent,

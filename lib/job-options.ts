@@ -1,24 +1,36 @@
 import type { NewJob } from './broker';
 import { checkBackoff } from './backoff';
+import { checkDedupe, checkJobId } from './dedupe';
 import { ValidationError } from './errors';
 import { checkGroup, checkPriority } from './flow';
-import { STORED_OPTIONS } from './job';
+import { type JobOptions, STORED_OPTIONS } from './job';
 
 /** Checks of what callers pass to Queue methods: job options, schedule ids, counts. */
 
 const TIME_OPTIONS = ['delayMs', 'runAt'] as const;
-const OTHER_OPTIONS = ['attempts', 'backoff', 'group'] as const;
+const OTHER_OPTIONS = ['attempts', 'backoff', 'group', 'jobId', 'dedupe'] as const;
+
+type CheckedOptions = Pick<NewJob, 'opts' | 'runAt' | 'delayMs' | 'dedupe'> & { jobId?: string };
 
 /** Checks job options; the stored ones go to `opts`, the time ones become when the job may run. */
-export function checkJobOptions(opts: unknown, where: string): Pick<NewJob, 'opts' | 'runAt' | 'delayMs'> {
+export function checkJobOptions(opts: unknown, where: string): CheckedOptions {
   if (typeof opts !== 'object' || opts === null) throw new ValidationError(`${where}job options must be an object`);
-  const out: Pick<NewJob, 'opts' | 'runAt' | 'delayMs'> = { opts: {} };
+  const out: CheckedOptions = { opts: {} };
   for (const [key, raw] of Object.entries(opts)) {
     const known = [...STORED_OPTIONS, ...TIME_OPTIONS, ...OTHER_OPTIONS] as readonly string[];
     if (!known.includes(key)) throw new ValidationError(`${where}unknown job option "${key}"`);
     if (raw === undefined) continue;
     if (key === 'backoff') {
       out.opts.backoff = checkBackoff(raw, where);
+      continue;
+    }
+    if (key === 'jobId') {
+      out.jobId = checkJobId(raw, where);
+      continue;
+    }
+    if (key === 'dedupe') {
+      const delayMs = (opts as JobOptions).delayMs;
+      out.dedupe = checkDedupe(raw, where, typeof delayMs === 'number' && delayMs > 0);
       continue;
     }
     if (key === 'group') {

@@ -1,4 +1,5 @@
 import type { Backoff } from './backoff';
+import type { Dedupe } from './dedupe';
 import type { SerializedError } from './errors';
 import type { JobStatus, ListedStatus } from './states';
 
@@ -23,6 +24,10 @@ export interface JobOptions {
   priority?: number;
   /** The job's group (a tenant id, say): groups take turns, and setGroupLimits applies to each group. */
   group?: string;
+  /** The job's id, chosen by the caller: enqueuing an id the queue holds creates nothing and returns that job. */
+  jobId?: string;
+  /** Ignore or merge new jobs that carry the same key (see Dedupe). */
+  dedupe?: Dedupe;
 }
 
 /** The job options stored as numeric hash fields: one list, so enqueue and reads agree. */
@@ -44,9 +49,14 @@ export interface JobRef {
   id: string;
   queue: string;
   name: string;
+  /**
+   * true when nothing new was created: the id was taken (`jobId`) or another job held the dedupe
+   * key, and `id` names the job that stands (for debounce, the pending job that took the new data)
+   */
+  deduplicated: boolean;
 }
 
-export interface JobInfo<Data = unknown, Result = unknown> extends JobRef {
+export interface JobInfo<Data = unknown, Result = unknown> extends Omit<JobRef, 'deduplicated'> {
   data: Data;
   status: JobStatus;
   /** Handler starts so far; a run put back through no fault of its own does not count. */

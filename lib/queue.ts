@@ -73,7 +73,10 @@ export class Queue<Data = unknown, Result = unknown> {
     this.waiter = new ResultWaiter(this.broker, this.name, (what, operation) => this.whileReachable(what, operation));
   }
 
-  /** Adds a job; resolves once it is stored in Redis. The id is made here, so a resent write cannot make a second job. */
+  /**
+   * Adds a job; resolves once it is stored in Redis. The id is made here (or is the `jobId` option),
+   * so a resent write cannot make a second job. `deduplicated` says when nothing new was made.
+   */
   async enqueue(name: string, data: Data, opts: JobOptions = {}): Promise<JobRef> {
     const [ref] = await this.enqueueBulk([{ name, data, opts }]);
     return ref!;
@@ -86,8 +89,11 @@ export class Queue<Data = unknown, Result = unknown> {
     const prepared = jobs.map((job, i) => this.prepare(job, jobs.length === 1 ? '' : `jobs[${i}]: `));
     // resending is safe: the ids are made here, and a job whose id exists is not created twice
     const durability = { replicas: this.waitForReplicas, timeoutMs: this.replicaWaitMs };
-    const { replicas } = await this.whileReachable('enqueue', () => this.broker.enqueue(this.name, prepared, durability));
-    const refs = prepared.map(({ id, name }) => ({ id, queue: this.name, name }));
+    const callToken = uuidv7();
+    const { standing, replicas } = await this.whileReachable('enqueue', () =>
+      this.broker.enqueue(this.name, prepared, durability, callToken),
+    );
+    const refs = prepared.map(({ name }, i) => ({ ...standing[i]!, queue: this.name, name }));
     if (replicas < this.waitForReplicas) {
       const message = `enqueue: the jobs are written on the master, but ${replicas} of the ${this.waitForReplicas} replica(s) asked for (waitForReplicas) confirmed them within ${this.replicaWaitMs} ms; a failover now could lose them`;
       throw new ReplicationError(message, refs);
@@ -251,6 +257,9 @@ export class Queue<Data = unknown, Result = unknown> {
     if (typeof opts === 'object' && opts !== null && ('delayMs' in opts || 'runAt' in opts)) {
       throw new ValidationError('schedule: job options "delayMs" and "runAt" do not apply: the schedule says when each tick runs');
     }
+    if (typeof opts === 'object' && opts !== null && ('jobId' in opts || 'dedupe' in opts)) {
+      throw new ValidationError('schedule: job options "jobId" and "dedupe" do not apply: each tick makes a job of its own');
+    }
     const job = this.prepare({ name, data, opts }, 'schedule: ');
     const now = Date.now();
     // an interval schedule without startAt is anchored at its first tick, so every process plans the same ticks
@@ -332,7 +341,8 @@ export class Queue<Data = unknown, Result = unknown> {
     if (bytes > this.maxPayloadBytes) {
       throw new ValidationError(`${where}job data is ${bytes} bytes as JSON, over the limit of ${this.maxPayloadBytes} (maxPayloadBytes)`);
     }
-    return { id: uuidv7(), name, data: json, ...checkJobOptions(this.withDefaults(opts), where) };
+    const { jobId, ...checked } = checkJobOptions(this.withDefaults(opts), where);
+    return { id: jobId ?? uuidv7(), chosenId: jobId !== undefined, name, data: json, ...checked };
   }
 
   /** The job's own options over the queue's defaults; a job that sets when it runs drops the default's timing. */

@@ -10,7 +10,7 @@ describe('a job round trip on real Redis', () => {
     const sup = h.supervisor({ queues: [name], handlers: { echo: fixture('echo') } });
     await sup.start();
     const ref = await queue.enqueue('echo', { to: 'a@example.com' });
-    expect(ref).toEqual({ id: expect.any(String), queue: name, name: 'echo' });
+    expect(ref).toEqual({ id: expect.any(String), queue: name, name: 'echo', deduplicated: false });
     const result = await queue.waitForResult(ref.id, { timeoutMs: 10_000 });
     expect(result).toEqual({ data: { to: 'a@example.com' }, id: ref.id, name: 'echo', queue: name, attempt: 1 });
     const info = await queue.getJob(ref.id);

@@ -1,6 +1,7 @@
 import type {
   Broker,
   DurabilitySettings,
+  EnqueueOutcome,
   EventCursor,
   JobOutcome,
   LeaseRequest,
@@ -19,6 +20,7 @@ import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
 import { decodeStreamEvent, type StreamEvent } from '../event-codec';
 import { BrokerHealth } from '../health';
+import { uuidv7 } from '../id';
 import type { JobCounts, JobInfo } from '../job';
 import type { ScheduleInfo, ScheduleState } from '../schedule';
 import type { JobStatus, ListedStatus } from '../states';
@@ -103,15 +105,22 @@ export class RedisBroker implements Broker {
     queue: string,
     jobs: NewJob[],
     durability?: { replicas: number; timeoutMs: number },
-  ): Promise<{ created: number; replicas: number }> {
+    callToken: string = uuidv7(),
+  ): Promise<{ standing: EnqueueOutcome[]; replicas: number }> {
     const k = this.keys(queue);
-    let created = 0;
+    const standing: EnqueueOutcome[] = [];
+    const note = (chunk: NewJob[], replies: unknown) => {
+      chunk.forEach((job, i) => {
+        const other = String((replies as unknown[])[i] ?? '');
+        standing.push(other === '' ? { id: job.id, deduplicated: false } : { id: other, deduplicated: true });
+      });
+    };
     let replicas = Number.POSITIVE_INFINITY;
     for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
       const chunk = jobs.slice(start, start + ENQUEUE_CHUNK);
-      const [keys, args] = enqueueArguments(k, chunk);
+      const [keys, args] = enqueueArguments(k, chunk, callToken);
       if (!durability || durability.replicas <= 0) {
-        created += Number(await this.call(() => this.redis.brokkrEnqueue(keys.length, ...keys, ...args)));
+        note(chunk, await this.call(() => this.redis.brokkrEnqueue(keys.length, ...keys, ...args)));
         continue;
       }
       // WAIT right behind the script, on the same connection (on a cluster, the pipeline goes to
@@ -127,12 +136,12 @@ export class RedisBroker implements Broker {
           await new Promise<void>((resolve) => (this.redis as Cluster).refreshSlotsCache(() => resolve()));
         }
         if (failed || !replies) throw failed ?? new Error('pipeline returned nothing');
-        return [Number(replies[0]![1]), Number(replies[1]![1])];
+        return [replies[0]![1], Number(replies[1]![1])] as const;
       }, durability.timeoutMs);
-      created += made;
+      note(chunk, made);
       replicas = Math.min(replicas, acked);
     }
-    return { created, replicas: Number.isFinite(replicas) ? replicas : 0 };
+    return { standing, replicas: Number.isFinite(replicas) ? replicas : 0 };
   }
 
   turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult> {

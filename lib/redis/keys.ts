@@ -25,6 +25,8 @@ export interface QueueKeys {
   readonly groupJobsPrefix: string;
   /** prefix of a group's rate log (the group name follows) */
   readonly groupRatePrefix: string;
+  /** prefix of a dedupe key (the job option's key follows): a string holding the id of the job that has it */
+  readonly dedupePrefix: string;
   /**
    * The keys every script that queues, takes or limits jobs declares first, in this order (see
    * lua/includes/queued.lua `flowKeys`), followed by the group prefixes in `flowPrefixes`.
@@ -83,6 +85,7 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     rate: `${base}rate`,
     groupJobsPrefix: `${base}group:`,
     groupRatePrefix: `${base}group-rate:`,
+    dedupePrefix: `${base}dedupe:`,
     active: `${base}active`,
     delayed: `${base}delayed`,
     retrying: `${base}retrying`,

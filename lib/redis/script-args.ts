@@ -7,13 +7,15 @@ import { storedOptionFields } from './records';
 type Args = (string | number)[];
 
 /** enqueue-12.lua for one chunk of jobs. */
-export function enqueueArguments(k: QueueKeys, jobs: NewJob[]): [string[], Args] {
+export function enqueueArguments(k: QueueKeys, jobs: NewJob[], callToken: string): [string[], Args] {
   const keys: string[] = [...k.flow, k.delayed, k.guard];
-  const args: Args = [...k.flowPrefixes];
+  const args: Args = [...k.flowPrefixes, k.dedupePrefix, k.jobPrefix, callToken];
   for (const job of jobs) {
     keys.push(k.job(job.id));
     const optionArgs = storedOptionFields(job.opts);
-    args.push(job.id, job.name, job.data, job.runAt ?? '', job.delayMs ?? '', optionArgs.length / 2, ...optionArgs);
+    const d = job.dedupe;
+    args.push(job.id, job.name, job.data, job.runAt ?? '', job.delayMs ?? '', job.chosenId ? '1' : '');
+    args.push(d?.key ?? '', d?.mode ?? '', d?.ttlMs ?? '', optionArgs.length / 2, ...optionArgs);
   }
   return [keys, args];
 }

@@ -1,7 +1,9 @@
 -- Makes a record final: kept `ttl` ms and listed in its registry (scored by expiry) until then, or
 -- deleted at once when ttl is 0. `fields` are written with the final status. Returns whether
--- the registry was written (it is then trimmed of expired ids before the script ends).
-local function finalize(key, registry, id, ttl, now, fields)
+-- the registry was written (it is then trimmed of expired ids before the script ends). A dedupe
+-- key the job holds until it finishes (`dedupeKey`, read by the caller) is let go.
+local function finalize(key, registry, id, ttl, now, fields, dedupeKey)
+  if dedupeKey and redis.call('GET', dedupeKey) == id then redis.call('DEL', dedupeKey) end
   if ttl > 0 then
     redis.call('HSET', key, unpack(fields))
     redis.call('PEXPIRE', key, ttl)

@@ -52,7 +52,7 @@ end
 local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local completed = kind == 'complete'
   local ttlField = completed and 'resultTtlMs' or 'failedTtlMs'
-  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt')
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt', 'dedupeKey')
   if not cur[1] and not cur[2] and not cur[3] then
     return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', '', ''
   end
@@ -73,13 +73,13 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local job = jobJson(q.queue, id, cur[3] or '', attempts)
   local data
   if completed then
-    if finalize(key, q.completed, id, ttl, q.now, { 'status', status, 'result', payload, 'finishedAt', q.now }) then
+    if finalize(key, q.completed, id, ttl, q.now, { 'status', status, 'result', payload, 'finishedAt', q.now }, cur[8]) then
       q.touched[q.completed] = true
     end
     data = completedData(job, payload, q.now, q.dataCap)
   else
     if ttl > 0 then keepError(key, attempts, payload, q.now) end
-    if finalize(key, q.failed, id, ttl, q.now, { 'status', status, 'error', payload, 'finishedAt', q.now }) then
+    if finalize(key, q.failed, id, ttl, q.now, { 'status', status, 'error', payload, 'finishedAt', q.now }, cur[8]) then
       q.touched[q.failed] = true
     end
     data = failedData(job, payload, q.now, q.dataCap)
@@ -90,7 +90,7 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
 end
 
 local function writeRelease(q, key, id, token, reason, ttl, mode)
-  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy')
+  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy', 'dedupeKey')
   if not cur[1] and not cur[2] and not cur[6] then
     -- a release that failed the job with a TTL of 0 deleted the record: a retried call finds nothing
     if writeWithoutRecord(q, id, ttl) and mode ~= M.free then return R.failed, 0, 0, '', '', '' end
@@ -114,7 +114,7 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
     local err = freshStallError(stalls, q.maxStalls, mode)
     keepError(key, ranAs, err, q.now)
     if finalize(key, q.failed, id, tonumber(cur[5]) or ttl, q.now,
-      { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token }) then
+      { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token }, cur[8]) then
       q.touched[q.failed] = true
     end
     emit(q.events, q.cap, E.failed, id, failedData(job, err, q.now, q.dataCap))
