@@ -3,7 +3,7 @@ import { type ScriptName, scriptSources } from './redis/scripts';
 
 /**
  * Who connects: a producer enqueues, reads and lists jobs; an admin also changes and deletes
- * them (queue.retry, retryAll, remove, clean, drain) and sets flow controls (pause, limits); a
+ * them (queue.retry, retryAll, remove, cancel, clean, drain) and sets flow controls (pause, limits); a
  * supervisor runs them.
  */
 export type AclRole = 'producer' | 'admin' | 'supervisor';
@@ -32,6 +32,7 @@ const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
     'brokkrScheduleSet',
     'brokkrScheduleRemove',
     'brokkrFlow',
+    'brokkrCancel',
   ],
   supervisor: ['brokkrTurn', 'brokkrRenew', 'brokkrExpired', 'brokkrWake', 'brokkrScheduleAdvance', 'brokkrSchedulesStale'],
 };

@@ -52,6 +52,14 @@ export interface Broker {
    * once per call by the caller) lets a call repeated after a lost reply see its own retry.
    */
   retryFailed(queue: string, ids: string[], limit: number, token: string): Promise<RetryOutcome>;
+  /**
+   * Cancels a job (see cancel-17.lua); returns the status it had (null: no record). Waiting ones
+   * end canceled at once; an active one is asked to stop; a finished one is left alone. `ttlMs`:
+   * how long the canceled record is kept when the job set no failedTtlMs.
+   */
+  cancel(queue: string, id: string, reason: string, ttlMs: number): Promise<JobStatus | null>;
+  /** Which of the jobs `among` were asked to cancel, with the reasons (usually none). */
+  cancelRequests(queue: string, among: ReadonlySet<string>): Promise<Map<string, string>>;
   /** Deletes a job that is not active; returns the status it had (null: no record; 'active': left alone). */
   remove(queue: string, id: string): Promise<JobStatus | null>;
   /** One bounded pass of clean over a finished registry (see clean-2.lua). */
@@ -215,7 +223,9 @@ export type Write =
   /** retryInMs: the try failed with tries left, the next one runs that much later (absent: the job fails) */
   | (Run & { kind: 'fail'; error: string; ttlMs: number; retryInMs?: number })
   /** holdMs: the whole queue takes no job for this long (ctx.rateLimit) */
-  | (Run & { kind: 'release'; mode: ReleaseMode; reason: string; ttlMs: number; holdMs?: number });
+  | (Run & { kind: 'release'; mode: ReleaseMode; reason: string; ttlMs: number; holdMs?: number })
+  /** the run of a job asked to cancel (queue.cancel) has stopped: the job ends canceled */
+  | (Run & { kind: 'cancel'; ttlMs: number });
 
 export interface WriteResult {
   state: WriteReply;
@@ -223,7 +233,7 @@ export interface WriteResult {
   /** attempts after the write (a free or counted release gives one back) */
   attempts: number;
   name: string;
-  /** the JobStalledError a release ended the job with, when state is 'failed' */
+  /** the JobStalledError a release ended the job with (state 'failed'), or the JobCanceledError (state 'canceled') */
   error?: SerializedError;
   /** when state is 'retrying': when the next try becomes runnable (epoch ms, broker's clock) */
   nextRunAt?: number;

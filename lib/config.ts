@@ -125,6 +125,8 @@ export type ResolvedSupervisorOptions = Required<Omit<SupervisorOptions, Unset>>
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_PREFIX = 'brokkr';
+/** How long a failed (or canceled) record is kept by default: a week. */
+export const DEFAULT_FAILED_TTL_MS = 7 * 24 * 3600_000;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 type Kind =
@@ -196,7 +198,7 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     defaultTimeoutMs: options.defaultTimeoutMs ?? 180_000,
     timeoutGraceMs: options.timeoutGraceMs ?? 1_000,
     resultTtlMs: options.resultTtlMs ?? 24 * 3600_000,
-    failedTtlMs: options.failedTtlMs ?? 7 * 24 * 3600_000,
+    failedTtlMs: options.failedTtlMs ?? DEFAULT_FAILED_TTL_MS,
     prefix: options.prefix ?? DEFAULT_PREFIX,
     leaseMs: options.leaseMs ?? 30_000,
     shutdownGraceMs: options.shutdownGraceMs ?? 30_000,

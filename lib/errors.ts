@@ -23,6 +23,7 @@ export const ErrorCodes = {
   UNRECOVERABLE: 'BRK_UNRECOVERABLE',
   JOB_STATE: 'BRK_JOB_STATE',
   RATE_LIMITED: 'BRK_RATE_LIMITED',
+  JOB_CANCELED: 'BRK_JOB_CANCELED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -80,6 +81,18 @@ export class RateLimitError extends BrokkrError {
   constructor(holdMs: number) {
     super(ErrorCodes.RATE_LIMITED, `rate limited: the queue holds off for ${holdMs} ms and this job goes back to queued`);
     this.holdMs = holdMs;
+  }
+}
+
+/**
+ * The job was canceled (queue.cancel): the error a canceled job's record keeps, the reason a
+ * running handler's ctx.signal is aborted with, and what waitForResult rejects with.
+ */
+export class JobCanceledError extends BrokkrError {
+  readonly reason: string;
+  constructor(reason: string) {
+    super(ErrorCodes.JOB_CANCELED, `job canceled${reason ? `: ${reason}` : ''}`);
+    this.reason = reason;
   }
 }
 
@@ -178,6 +191,8 @@ export interface SerializedError {
   message: string;
   stack?: string;
   code?: string;
+  /** a JobCanceledError's reason */
+  reason?: string;
 }
 
 export function serializeError(err: unknown): SerializedError {

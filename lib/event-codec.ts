@@ -1,4 +1,4 @@
-import type { CompletedEvent, FailedEvent, QueueFlowEvent, RequeuedEvent, RetryingEvent, StalledEvent } from './events';
+import type { CanceledEvent, CompletedEvent, FailedEvent, QueueFlowEvent, RequeuedEvent, RetryingEvent, StalledEvent } from './events';
 import { STREAM_EVENTS, type StreamEventName } from './states';
 
 /**
@@ -13,6 +13,7 @@ export interface StreamEventMap {
   retrying: RetryingEvent;
   requeued: RequeuedEvent;
   stalled: StalledEvent;
+  canceled: CanceledEvent;
   paused: QueueFlowEvent;
   resumed: QueueFlowEvent;
 }

@@ -50,6 +50,13 @@ export interface RequeuedEvent {
   job: JobEventInfo;
   reason: RequeueReason;
 }
+/** A job was canceled (queue.cancel), from any process: at once, or once its run stopped. */
+export interface CanceledEvent {
+  job: JobEventInfo;
+  reason: string;
+  /** epoch ms, by the Redis server's clock */
+  canceledAt: number;
+}
 /** A job whose lease expired (its supervisor died or lost Redis) was put back by this supervisor. */
 export interface StalledEvent {
   job: JobEventInfo;
@@ -86,6 +93,7 @@ export interface SupervisorEvents {
   requeued: (event: RequeuedEvent) => void;
   dropped: (event: DroppedEvent) => void;
   stalled: (event: StalledEvent) => void;
+  canceled: (event: CanceledEvent) => void;
   /** Redis stopped answering; fires once per outage. Running jobs go on, their outcomes are held. */
   'broker:down': (event: BrokerDownEvent) => void;
   /** Redis answers again, after `downtimeMs`; held outcomes are written and fetching resumes. */

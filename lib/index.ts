@@ -11,6 +11,7 @@ export type { GroupLimits, RateLimit } from './flow';
 export type { Dedupe, DedupeMode } from './dedupe';
 export type {
   ActiveEvent,
+  CanceledEvent,
   BrokerDownEvent,
   BrokerUpEvent,
   CompletedEvent,
@@ -36,6 +37,7 @@ export {
   JobFailedError,
   JobNotFoundError,
   JobStateError,
+  JobCanceledError,
   JobTimeoutError,
   PermissionError,
   ReplicationError,

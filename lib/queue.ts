@@ -1,4 +1,4 @@
-import { checkQueueName, resolveQueueOptions, type QueueOptions } from './config';
+import { checkQueueName, DEFAULT_FAILED_TTL_MS, resolveQueueOptions, type QueueOptions } from './config';
 import { BrokerUnavailableError, ClosedError, JobNotFoundError, JobStateError, ReplicationError, ValidationError } from './errors';
 import { PASS_SIZE } from './redis/registries';
 import { checkScheduleSpec, nextTick, type ScheduleInfo, type ScheduleSpec } from './schedule';
@@ -152,6 +152,27 @@ export class Queue<Data = unknown, Result = unknown> {
       total += retried;
       if (scanned < PASS_SIZE) return total;
     }
+  }
+
+  /**
+   * Cancels a job from any process. A queued, delayed or retrying job ends `canceled` at once and
+   * never runs ('canceled'). An active one ('canceling'): its supervisor aborts its ctx.signal with
+   * a JobCanceledError and ends its thread if it has not returned after timeoutGraceMs; it ends
+   * `canceled` and is never retried. A canceled job answers 'canceled' again; a completed or
+   * failed one is a JobStateError, an unknown id a JobNotFoundError.
+   */
+  async cancel(id: string, reason = ''): Promise<'canceled' | 'canceling'> {
+    this.assertOpen();
+    if (typeof id !== 'string' || id.length === 0)
+      throw new ValidationError(`cancel: id must be a non-empty string, got ${describeValue(id)}`);
+    if (typeof reason !== 'string' || reason.length > 1000) {
+      throw new ValidationError(`cancel: reason must be a string of at most 1,000 characters, got ${describeValue(reason)}`);
+    }
+    const status = await this.whileReachable('cancel', () => this.broker.cancel(this.name, id, reason, DEFAULT_FAILED_TTL_MS));
+    if (status === null) throw new JobNotFoundError(id, `queue ${this.name} has no record of it (never enqueued, expired or removed)`);
+    if (status === 'active') return 'canceling';
+    if (status === 'completed' || status === 'failed') throw new JobStateError(id, status, `cancel: job ${id} has already ${status}`);
+    return 'canceled';
   }
 
   /** Deletes a job that is not active; false when there is no such job. An active job is a JobStateError. */

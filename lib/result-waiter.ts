@@ -1,5 +1,13 @@
 import type { Broker, EventCursor } from './broker';
-import { ClosedError, JobFailedError, JobNotFoundError, type SerializedError, WaitTimeoutError } from './errors';
+import {
+  ClosedError,
+  ErrorCodes,
+  JobCanceledError,
+  JobFailedError,
+  JobNotFoundError,
+  type SerializedError,
+  WaitTimeoutError,
+} from './errors';
 import type { StreamEvent } from './event-codec';
 import { FINAL_STATUSES } from './states';
 
@@ -125,6 +133,8 @@ export class ResultWaiter {
       else this.deliver(event.jobId, { result: event.payload.result });
     } else if (event.type === 'failed') {
       this.deliver(event.jobId, { error: event.payload.error });
+    } else if (event.type === 'canceled') {
+      this.failAll(event.jobId, new JobCanceledError(event.payload.reason));
     }
   }
 
@@ -151,7 +161,11 @@ export class ResultWaiter {
 
   private deliver(jobId: string, outcome: Outcome): void {
     if ('error' in outcome) {
-      this.failAll(jobId, new JobFailedError(jobId, outcome.error));
+      const { error } = outcome;
+      this.failAll(
+        jobId,
+        error.code === ErrorCodes.JOB_CANCELED ? new JobCanceledError(error.reason ?? '') : new JobFailedError(jobId, error),
+      );
       return;
     }
     for (const w of [...(this.waiters.get(jobId) ?? [])]) this.settle(jobId, w, () => w.resolve(outcome.result));

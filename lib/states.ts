@@ -8,13 +8,21 @@ export const JOB_STATUSES = ['queued', 'active', 'completed', 'failed', 'delayed
 
 /**
  * queued: ready to run; active: leased to a supervisor; completed / failed: final; delayed: runs
- * at a due time; retrying: a try failed and the next one runs at a due time. canceled and
- * deferred are reserved for cancellation and dependencies.
+ * at a due time; retrying: a try failed and the next one runs at a due time; canceled: final,
+ * by queue.cancel(). deferred is reserved for dependencies.
  */
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** The statuses a queue keeps a list or set of, so that its jobs can be listed and counted. */
-export const LISTED_STATUSES = ['queued', 'active', 'delayed', 'retrying', 'completed', 'failed'] as const satisfies readonly JobStatus[];
+export const LISTED_STATUSES = [
+  'queued',
+  'active',
+  'delayed',
+  'retrying',
+  'completed',
+  'failed',
+  'canceled',
+] as const satisfies readonly JobStatus[];
 export type ListedStatus = (typeof LISTED_STATUSES)[number];
 
 export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['completed', 'failed', 'canceled']);
@@ -42,6 +50,8 @@ export const TRANSITIONS = {
   requeue: { from: ['active'], to: 'queued' },
   /** put back too often: past maxStalls */
   stallFail: { from: ['active'], to: 'failed' },
+  /** queue.cancel(): at once when waiting; an active job once its run has stopped */
+  cancel: { from: ['queued', 'delayed', 'retrying', 'active'], to: 'canceled' },
 } as const satisfies Record<string, { from: readonly JobStatus[]; to: JobStatus }>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
@@ -76,6 +86,8 @@ export const WRITE_REPLIES = [
   'failed',
   /** a failed try recorded, the next one scheduled */
   'retrying',
+  /** the job had been asked to cancel: it ended canceled */
+  'canceled',
 ] as const;
 export type WriteReply = (typeof WRITE_REPLIES)[number];
 
@@ -90,7 +102,7 @@ export const LEASE_REPLIES = [
 export type LeaseReply = (typeof LEASE_REPLIES)[number];
 
 /** Event names the scripts write to a queue's stream (see event-codec.ts for the payloads). */
-export const STREAM_EVENTS = ['completed', 'failed', 'retrying', 'requeued', 'stalled', 'paused', 'resumed'] as const;
+export const STREAM_EVENTS = ['completed', 'failed', 'retrying', 'requeued', 'stalled', 'canceled', 'paused', 'resumed'] as const;
 export type StreamEventName = (typeof STREAM_EVENTS)[number];
 
 /** The tables every Lua script starts with: S (statuses), M (release modes), R (replies), E (events). */

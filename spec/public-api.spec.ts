@@ -51,12 +51,13 @@ describe('the public API', () => {
     const housekeeping = (queue: Queue<{ to: string }, { delivered: boolean }>) => {
       expectTypeOf(queue.getCounts).returns.resolves.toEqualTypeOf<brokkr.JobCounts>();
       expectTypeOf<brokkr.JobCounts>().toEqualTypeOf<
-        Record<'queued' | 'active' | 'delayed' | 'retrying' | 'completed' | 'failed', number>
+        Record<'queued' | 'active' | 'delayed' | 'retrying' | 'completed' | 'failed' | 'canceled', number>
       >();
       expectTypeOf(queue.getJobs).returns.resolves.toEqualTypeOf<JobInfo<{ to: string }, { delivered: boolean }>[]>();
       expectTypeOf(queue.retry).returns.resolves.toBeVoid();
       expectTypeOf(queue.retryAll).returns.resolves.toBeNumber();
       expectTypeOf(queue.remove).returns.resolves.toBeBoolean();
+      expectTypeOf(queue.cancel).returns.resolves.toEqualTypeOf<'canceled' | 'canceling'>();
       expectTypeOf(queue.clean).returns.resolves.toBeNumber();
       expectTypeOf(queue.drain).returns.resolves.toBeNumber();
     };
@@ -113,6 +114,7 @@ describe('the public API', () => {
         'CorruptJobError',
         'ErrorCodes',
         'HandlerLoadError',
+        'JobCanceledError',
         'JobFailedError',
         'JobNotFoundError',
         'JobStateError',

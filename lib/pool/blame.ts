@@ -10,7 +10,9 @@ export type PoolOutcome =
   | { kind: 'failed'; error: SerializedError }
   | { kind: 'timeout'; timeoutMs: number }
   | { kind: 'requeue'; reason: RequeueReason; counted: boolean }
-  | { kind: 'rate-limited'; holdMs: number };
+  | { kind: 'rate-limited'; holdMs: number }
+  /** its job was canceled and the run did not stop within the grace: its thread was ended */
+  | { kind: 'canceled' };
 
 /** How a run ended when its thread ended first. */
 export type Fate = Exclude<PoolOutcome, { kind: 'completed' | 'rate-limited' }>;

@@ -1,6 +1,6 @@
 import type { RequeueReason } from '../events';
 import { type Fate, judgeThreadDeath, type PoolOutcome } from './blame';
-import { encodeBatch, type Report, type RunTask, type ThreadData } from './protocol';
+import { type CancelRun, encodeBatch, type Report, type RunTask, type ThreadData } from './protocol';
 import { SharedSlots } from './slots';
 import { type Session, ThreadSessions } from './threads';
 
@@ -56,6 +56,8 @@ interface RunState {
   /** when the thread is terminated if the run has not ended; Infinity while not started or unlimited */
   hardDeadline: number;
   fate: Fate | null;
+  /** its job was canceled: the signal is aborted, and the thread ends at hardDeadline */
+  canceling: boolean;
 }
 
 /** How often in-flight runs are checked against their deadlines: one timer for all runs. */
@@ -136,6 +138,30 @@ export class JobPool<J extends PoolJob> {
       return true;
     }
     return false;
+  }
+
+  /**
+   * The job was canceled. Held unstarted: taken back ('taken-back'). Running: its signal is
+   * aborted, and its thread ended if it has not stopped after timeoutGraceMs ('signaled'; its
+   * outcome comes as usual, `canceled` when the thread had to end). Else 'not-held'.
+   */
+  cancel(job: J, reason: string): 'taken-back' | 'signaled' | 'not-held' {
+    for (const run of this.runs.values()) {
+      if (run.job !== job) continue;
+      if (run.fate !== null) return 'signaled';
+      if (this.slots.takeBack(run.slot, run.runId, 0)) {
+        this.release(run);
+        return 'taken-back';
+      }
+      if (!run.canceling) {
+        run.canceling = true;
+        run.hardDeadline = Math.min(run.hardDeadline, Date.now() + this.options.timeoutGraceMs);
+        run.session.port.postMessage({ cancel: true, slot: run.slot, runId: run.runId, reason } satisfies CancelRun);
+        this.ensureTicker();
+      }
+      return 'signaled';
+    }
+    return 'not-held';
   }
 
   /** Takes back the jobs threads hold but have not started (close(), a pause: they go back to Redis at once). */
@@ -244,7 +270,16 @@ export class JobPool<J extends PoolJob> {
 
   private newRun(job: J, session: Session<RunState>): RunState {
     const slot = this.slots.takeSlot();
-    const run: RunState = { runId: this.newRunId(), slot, job, session, timeoutMs: job.timeoutMs, hardDeadline: Infinity, fate: null };
+    const run: RunState = {
+      runId: this.newRunId(),
+      slot,
+      job,
+      session,
+      timeoutMs: job.timeoutMs,
+      hardDeadline: Infinity,
+      fate: null,
+      canceling: false,
+    };
     this.runs.set(slot, run);
     if (job.timeoutMs > 0) this.ensureTicker();
     if (!this.dispatchedOnce.has(job)) {
@@ -324,9 +359,9 @@ export class JobPool<J extends PoolJob> {
     const now = Date.now();
     let timed = 0;
     for (const run of this.runs.values()) {
-      if (run.timeoutMs === 0 || run.fate) continue;
+      if ((run.timeoutMs === 0 && !run.canceling) || run.fate) continue;
       timed++;
-      if (run.hardDeadline === Infinity && this.slots.hasStarted(run.slot)) {
+      if (run.hardDeadline === Infinity && run.timeoutMs > 0 && this.slots.hasStarted(run.slot)) {
         run.hardDeadline = this.slots.startedAt(run.slot) + run.timeoutMs + this.options.timeoutGraceMs;
       }
       if (now >= run.hardDeadline) this.terminateFor(run);
@@ -337,9 +372,9 @@ export class JobPool<J extends PoolJob> {
     }
   }
 
-  /** Ends the thread of a run past its deadline; the other started runs on that thread go back free. */
+  /** Ends the thread of a run past its deadline (a timeout, or a cancellation's grace); the other started runs on that thread go back free. */
   private terminateFor(late: RunState): void {
-    late.fate = { kind: 'timeout', timeoutMs: late.timeoutMs };
+    late.fate = late.canceling ? { kind: 'canceled' } : { kind: 'timeout', timeoutMs: late.timeoutMs };
     for (const other of late.session.runs) {
       if (this.slots.isClaimedStarted(other.slot)) other.fate ??= { kind: 'requeue', reason: 'thread-replaced', counted: false };
     }

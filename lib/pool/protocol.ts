@@ -9,6 +9,7 @@ import type { SerializedError } from '../errors';
  *   thread -> main   Report         outcomes of finished jobs, and how many more jobs it can take now
  *   main -> thread   Batch          jobs to run, never more than the last Report asked for
  *   main -> thread   Poke           its cap or queue depth changed: report again
+ *   main -> thread   CancelRun      a running job was canceled: abort its signal
  *
  * A thread runs at most its cap of jobs at once (the caps of all threads add up to the
  * supervisor's concurrency) and keeps a short queue of jobs to start next, so a finished job is
@@ -95,6 +96,14 @@ export interface Poke {
   poke: true;
 }
 
+/** The job of this run was canceled (queue.cancel): its ctx.signal is aborted with a JobCanceledError. */
+export interface CancelRun {
+  cancel: true;
+  slot: number;
+  runId: number;
+  reason: string;
+}
+
 /*
  * Batches and reports, the messages of every job, travel as one JSON string each: a string
  * crosses a MessagePort faster than an object graph (measured here: 48 vs 67 µs a round trip for
@@ -166,7 +175,7 @@ export function decodeReport(text: string): Report {
 /** Messages from a thread: the hello, or a report encoded as a string. */
 export type FromThread = Hello | string;
 /** Messages to a thread: a batch encoded as a string, or a poke. */
-export type ToThread = string | Poke;
+export type ToThread = string | Poke | CancelRun;
 
 export type RunReply =
   | { kind: 'completed'; result: string }

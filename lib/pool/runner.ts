@@ -5,6 +5,7 @@ import {
   CorruptJobError,
   ErrorCodes,
   HandlerLoadError,
+  JobCanceledError,
   JobTimeoutError,
   RateLimitError,
   serializeError,
@@ -21,7 +22,10 @@ export interface JobContext {
   queue: string;
   /** 1 for the first run; a run put back through no fault of its own keeps its number */
   attempt: number;
-  /** Fires when the job's timeout passes; the thread is terminated a grace period later. */
+  /**
+   * Fires when the job's timeout passes (reason: JobTimeoutError) or the job is canceled
+   * (queue.cancel; reason: JobCanceledError); the thread is terminated a grace period later.
+   */
   signal: AbortSignal;
   /**
    * The upstream said "too many requests": ends the handler (throws RateLimitError), puts this job
@@ -113,6 +117,15 @@ function onDeadlineTimer(): void {
   if (next < Number.POSITIVE_INFINITY) armDeadlineTimer(next);
 }
 
+/** How to abort each running job's signal, by slot: a cancellation names the run it is for. */
+const aborters = new Map<number, { runId: number; abort(err: Error): void }>();
+
+/** The job of a running run was canceled: its signal is aborted (a run that has ended is left alone). */
+export function cancelRun(slot: number, runId: number, reason: string): void {
+  const aborter = aborters.get(slot);
+  if (aborter?.runId === runId) aborter.abort(new JobCanceledError(reason));
+}
+
 /** Runs one job to its end; never rejects. */
 export function run(task: RunTask): Promise<RunReply> {
   if (!loaded)
@@ -124,6 +137,8 @@ export function run(task: RunTask): Promise<RunReply> {
   return new Promise<RunReply>((resolve) => {
     // the AbortController is made only for handlers that look at ctx.signal
     let controller: AbortController | null = null;
+    /** why the signal fired (a timeout or a cancellation), before the handler looked at it perhaps */
+    let aborted: Error | null = null;
     let timedOut = false;
     let settled = false;
     let holdMs: number | null = null;
@@ -131,6 +146,7 @@ export function run(task: RunTask): Promise<RunReply> {
       if (settled) return;
       settled = true;
       deadlines.delete(task.slot);
+      aborters.delete(task.slot);
       if (timedOut) resolve({ kind: 'timeout' });
       else resolve(holdMs !== null ? { kind: 'rate-limited', holdMs } : reply);
     };
@@ -158,7 +174,7 @@ export function run(task: RunTask): Promise<RunReply> {
       get signal() {
         if (!controller) {
           controller = new AbortController();
-          if (timedOut) controller.abort(new JobTimeoutError(task.timeoutMs));
+          if (aborted) controller.abort(aborted);
         }
         return controller.signal;
       },
@@ -173,9 +189,14 @@ export function run(task: RunTask): Promise<RunReply> {
     if (task.timeoutMs > 0) {
       watchDeadline(task.slot, Date.now() + task.timeoutMs, () => {
         timedOut = true;
-        controller?.abort(new JobTimeoutError(task.timeoutMs));
+        abort(new JobTimeoutError(task.timeoutMs));
       });
     }
+    const abort = (err: Error) => {
+      aborted ??= err;
+      controller?.abort(err);
+    };
+    aborters.set(task.slot, { runId: task.runId, abort });
     // marked started just before the handler runs: a job queued behind a blocked one never looks started
     startedAt[task.slot] = Date.now();
     Atomics.store(startedOn, task.slot, threadId);

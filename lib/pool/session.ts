@@ -10,7 +10,7 @@ import {
   type SessionTask,
   type ToThread,
 } from './protocol';
-import { loading, run, shared } from './runner';
+import { cancelRun, loading, run, shared } from './runner';
 
 /**
  * The session: this thread's whole working life, as one piscina task (see protocol.ts). It says
@@ -71,7 +71,8 @@ export function session(task: SessionTask): Promise<void> {
   return new Promise<void>(() => {
     port.on('message', (raw: ToThread) => {
       if (typeof raw !== 'string') {
-        schedule(); // a poke: cap or depth changed
+        if ('cancel' in raw) cancelRun(raw.slot, raw.runId, raw.reason);
+        else schedule(); // a poke: cap or depth changed
         return;
       }
       const batch = decodeBatch(raw);

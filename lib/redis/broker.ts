@@ -23,7 +23,7 @@ import { BrokerHealth } from '../health';
 import { uuidv7 } from '../id';
 import type { JobCounts, JobInfo } from '../job';
 import type { ScheduleInfo, ScheduleState } from '../schedule';
-import type { JobStatus, ListedStatus } from '../states';
+import { isJobStatus, type JobStatus, type ListedStatus } from '../states';
 import { type ConnectionSettings, createConnection, disconnect, type RedisClient } from './connection';
 import { type QueueKeys, queueKeys } from './keys';
 import { redact, scrubSecrets } from '../redact';
@@ -197,7 +197,7 @@ export class RedisBroker implements Broker {
     const k = this.keys(queue);
     const trim = trimRegistries ? 1 : 0;
     const reply = (await this.call(() =>
-      this.redis.brokkrExpired(4, k.active, k.completed, k.failed, k.guard, limit, k.jobPrefix, trim),
+      this.redis.brokkrExpired(5, k.active, k.completed, k.failed, k.guard, k.canceled, limit, k.jobPrefix, trim),
     )) as string[];
     const runs: Run[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) runs.push({ id: reply[i]!, token: reply[i + 1]! });
@@ -223,6 +223,19 @@ export class RedisBroker implements Broker {
 
   remove(queue: string, id: string): Promise<JobStatus | null> {
     return this.registries.remove(this.keys(queue), id);
+  }
+
+  async cancelRequests(queue: string, among: ReadonlySet<string>): Promise<Map<string, string>> {
+    const k = this.keys(queue);
+    const ids = (await this.call(() => this.redis.zrange(k.canceling, '0', '999'))).filter((id) => among.has(id));
+    const out = new Map<string, string>();
+    for (const id of ids) out.set(id, (await this.call(() => this.redis.hget(k.job(id), 'cancelReason'))) ?? '');
+    return out;
+  }
+
+  async cancel(queue: string, id: string, reason: string, ttlMs: number): Promise<JobStatus | null> {
+    const status = await this.registries.cancel(queue, this.keys(queue), id, reason, ttlMs, this.policy.eventsMaxLen);
+    return isJobStatus(status) ? status : null;
   }
 
   cleanPass(queue: string, status: 'completed' | 'failed', olderThanMs: number, limit: number, offset: number) {

@@ -43,6 +43,10 @@ export interface QueueKeys {
   readonly completed: string;
   /** zset of failed job ids, scored by the time their record expires */
   readonly failed: string;
+  /** zset of canceled job ids, scored by the time their record expires */
+  readonly canceled: string;
+  /** zset: ids of active jobs asked to cancel (the reason is on the record); their supervisors look here */
+  readonly canceling: string;
   /** stream of job lifecycle events, capped */
   readonly events: string;
   /** zset with one member: when work may next be runnable (see lua/includes/marker.lua) */
@@ -91,6 +95,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     retrying: `${base}retrying`,
     completed: `${base}completed`,
     failed: `${base}failed`,
+    canceled: `${base}canceled`,
+    canceling: `${base}canceling`,
     events: `${base}events`,
     marker: `${base}marker`,
     guard: `${base}guard`,

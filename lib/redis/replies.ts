@@ -11,7 +11,7 @@ import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '
 const WRITE_WIDTH = 6;
 /** must match LEASE_WIDTH in lua/includes/lease.lua */
 const LEASE_WIDTH = 16;
-/** the turn's flow value (see turn-16.lua) */
+/** the turn's flow value (see turn-18.lua) */
 const PAUSED = 1;
 const LIMITED = 2;
 

@@ -20,9 +20,9 @@ export function enqueueArguments(k: QueueKeys, jobs: NewJob[], callToken: string
   return [keys, args];
 }
 
-/** turn-16.lua: writes, then a lease (none when `lease` is null). */
+/** turn-18.lua: writes, then a lease (none when `lease` is null). */
 export function turnArguments(k: QueueKeys, queue: string, p: WritePolicy, writes: Write[], lease: LeaseRequest | null): [string[], Args] {
-  const keys = [...k.flow, k.completed, k.failed, k.events, k.delayed, k.guard, k.retrying];
+  const keys = [...k.flow, k.completed, k.failed, k.events, k.delayed, k.guard, k.retrying, k.canceled, k.canceling];
   const args: Args = [queue, k.jobPrefix, p.eventsMaxLen, p.eventDataMaxBytes, p.maxStalls];
   if (lease) args.push(lease.count, lease.owner, lease.tokenBase, lease.leaseMs);
   else args.push(0, '', '', 0);
@@ -30,6 +30,7 @@ export function turnArguments(k: QueueKeys, queue: string, p: WritePolicy, write
   for (const w of writes) {
     if (w.kind === 'complete') args.push(w.kind, w.id, w.token, w.result, w.ttlMs, '', '');
     else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, w.retryInMs ?? '', '');
+    else if (w.kind === 'cancel') args.push(w.kind, w.id, w.token, '', w.ttlMs, '', '');
     else args.push(w.kind, w.id, w.token, w.reason, w.ttlMs, w.mode, w.holdMs ?? '');
   }
   return [keys, args];

@@ -12,11 +12,12 @@ import { luaConstants } from '../states';
  */
 const SCRIPT_FILES = {
   brokkrEnqueue: 'enqueue-12.lua',
-  brokkrTurn: 'turn-16.lua',
+  brokkrTurn: 'turn-18.lua',
   brokkrRenew: 'renew-1.lua',
-  brokkrExpired: 'expired-4.lua',
+  brokkrExpired: 'expired-5.lua',
   brokkrWake: 'wake-1.lua',
-  brokkrCounts: 'counts-7.lua',
+  brokkrCounts: 'counts-8.lua',
+  brokkrCancel: 'cancel-17.lua',
   brokkrRetry: 'retry-12.lua',
   brokkrRemove: 'remove-16.lua',
   brokkrClean: 'clean-2.lua',

@@ -5,6 +5,7 @@ import { JobPool, threadQueueDepth } from '../pool/pool';
 import { RedisBroker } from '../redis/broker';
 import { clientName } from '../redis/keys';
 import { withRetry } from '../retry';
+import { CancelWatch } from './cancel-watch';
 import { FetchLoop } from './fetch-loop';
 import { resolveHandlers } from './handlers';
 import { LeaseKeeper } from './lease-keeper';
@@ -25,6 +26,7 @@ interface Parts {
   fetch: FetchLoop;
   leases: LeaseKeeper;
   schedules: ScheduleKeeper;
+  cancels: CancelWatch;
 }
 
 /**
@@ -204,7 +206,21 @@ export class Lifecycle {
         error: this.report,
       },
     );
-    this.parts = { broker, pool, runs, ready, fetch, leases, schedules };
+    const cancels = new CancelWatch(broker, o.queues, {
+      held: (queue) => new Set([...runs.leases()].filter((run) => run.queue === queue).map((run) => run.id)),
+      cancel: (queue, id, reason) => {
+        const run = runs.byId(id);
+        if (!run || run.queue !== queue || run.cancelReason !== undefined) return;
+        run.cancelReason = reason;
+        // not started: it ends canceled now; running: stopped (see JobPool.cancel)
+        if (ready.remove(run.queueIndex, run) || pool.cancel(run, reason) === 'taken-back') {
+          fetch.write({ queue, write: runs.cancelWrite(run), run });
+        }
+      },
+      error: this.report,
+    });
+    this.parts = { broker, pool, runs, ready, fetch, leases, schedules, cancels };
+    cancels.start();
     leases.start();
     fetch.start();
     void this.warnIfUnsafe(broker);
@@ -231,6 +247,7 @@ export class Lifecycle {
       }
     }
     await p.leases.stop();
+    p.cancels.stop();
     p.schedules.stop();
     await p.fetch.stop();
     await p.pool.destroy();

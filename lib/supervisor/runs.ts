@@ -26,6 +26,8 @@ export interface HeldRun extends PoolJob, Run {
   failedTries: number;
   /** performance.now() when it was handed to a thread */
   dispatchedAt: number;
+  /** set when its job was canceled (queue.cancel) while held here */
+  cancelReason?: string;
 }
 
 export type Emit = <E extends keyof SupervisorEvents>(event: E, ...args: Parameters<SupervisorEvents[E]>) => void;
@@ -112,6 +114,8 @@ export class Runs {
   /** The write that records a pool outcome; a timeout is announced here, before it is written as failed. */
   outcomeWrite(run: HeldRun, outcome: PoolOutcome): Write {
     const { id, token } = run;
+    // a canceled job that did not complete ends canceled, whatever stopped it
+    if (outcome.kind === 'canceled' || (run.cancelReason !== undefined && outcome.kind !== 'completed')) return this.cancelWrite(run);
     switch (outcome.kind) {
       case 'completed':
         return { kind: 'complete', id, token, result: outcome.result, ttlMs: run.resultTtlMs };
@@ -129,6 +133,11 @@ export class Runs {
     }
   }
 
+  /** The job was canceled while held here: it ends canceled (see writes.lua writeCancel). */
+  cancelWrite(run: HeldRun): Write {
+    return { kind: 'cancel', id: run.id, token: run.token, ttlMs: run.failedTtlMs };
+  }
+
   /** A failed try: retried after its backoff while tries are left, else the job fails. */
   private failWrite(run: HeldRun, error: SerializedError): Write {
     const write: Write = { kind: 'fail', id: run.id, token: run.token, error: JSON.stringify(error), ttlMs: run.failedTtlMs };
@@ -139,6 +148,11 @@ export class Runs {
       this.emit('error', new ValidationError(`job ${run.id} (${run.name}) failed without a retry: ${decision.problem}`));
     }
     return write;
+  }
+
+  /** The run of a job held here, whatever its lease. */
+  byId(id: string): HeldRun | undefined {
+    return this.held.get(id);
   }
 
   /** Finds a held run by its lease. */
@@ -169,6 +183,9 @@ export class Runs {
         return;
       case 'failed':
         this.emit('failed', { job, error: result.error ?? stallError(), finishedAt: now });
+        return;
+      case 'canceled':
+        this.emit('canceled', { job, reason: result.error?.reason ?? run.cancelReason ?? '', canceledAt: now });
         return;
       case 'retrying': {
         const { error, retryInMs = 0 } = write as Extract<Write, { kind: 'fail' }>;
@@ -201,6 +218,7 @@ export class Runs {
       if (r.state === 'requeued' && write.mode === 'free') this.emit('requeued', { job, reason: write.reason as RequeueReason });
       else if (r.state === 'requeued') this.emit('stalled', { job, stalls: r.stalls });
       else if (r.state === 'failed') this.emit('failed', { job, error: r.error ?? stallError(), finishedAt: now });
+      else if (r.state === 'canceled') this.emit('canceled', { job, reason: r.error?.reason ?? '', canceledAt: now });
     });
   }
 }

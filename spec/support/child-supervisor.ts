@@ -14,7 +14,7 @@ const handlers = Object.fromEntries(
   Object.entries(config.handlers).map(([name, file]) => [name, join(__dirname, '..', 'fixtures', `${file}.ts`)]),
 );
 const supervisor = new Supervisor({ connection: config.connection, queues: config.queues, handlers, threads: 1, ...config.options });
-for (const event of ['active', 'completed', 'failed', 'requeued', 'stalled', 'dropped'] as const) {
+for (const event of ['active', 'completed', 'failed', 'requeued', 'stalled', 'dropped', 'canceled'] as const) {
   supervisor.on(event, (e: { job: { id: string } }) => process.stdout.write(`${event} ${e.job.id}\n`));
 }
 supervisor.start().then(

@@ -4,7 +4,8 @@
 -- twice. `q` holds the queue's keys and settings (see the scripts that include this); ids to take
 -- off the active set and to put back on the wait list are gathered in q.finished and q.back, the
 -- registries written in q.touched, and the soonest retry scheduled in q.retryAt. Needs queued.lua
--- included before it (q.fc: the flow keys).
+-- and cancel.lua included before it (q.fc: the flow keys). A job asked to cancel (cancelReason on
+-- its record) ends canceled however its run ends, unless it completed: its work is then done.
 -- Returns reply, stalls, attempts, name, error JSON ('' unless a release failed the job), and the
 -- next run time of a retrying job ('' otherwise).
 
@@ -40,6 +41,15 @@ local function freshStallError(stalls, maxStalls, mode)
     message = 'job stalled ' .. stalls .. ' times, more than maxStalls (' .. maxStalls .. '): ' .. why })
 end
 
+-- The run of a job asked to cancel has stopped: the job ends canceled, never retried or put back.
+local function cancelRun(q, key, id, name, attempts, ttl, reason, dedupeKey)
+  q.finished[#q.finished + 1] = id
+  redis.call('ZREM', q.canceling, id)
+  local listed, err = endCanceled(key, q.canceled, q.events, q.cap, q.queue, id, name, attempts, ttl, q.now, reason, dedupeKey)
+  if listed then q.touched[q.canceled] = true end
+  return R.canceled, 0, attempts, name, err, ''
+end
+
 -- No record: deleted by hand (then the id may still hold a lease), or this run's own earlier
 -- write with a TTL of 0 deleted it (then the lease is gone too).
 local function writeWithoutRecord(q, id, ttl)
@@ -52,7 +62,8 @@ end
 local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local completed = kind == 'complete'
   local ttlField = completed and 'resultTtlMs' or 'failedTtlMs'
-  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt', 'dedupeKey')
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt', 'dedupeKey',
+    'cancelReason', 'failedTtlMs')
   if not cur[1] and not cur[2] and not cur[3] then
     return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', '', ''
   end
@@ -60,12 +71,18 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   if cur[1] == token and (cur[2] == S.completed or cur[2] == S.failed) then
     return R.already, 0, attempts, cur[3] or '', '', ''
   end
+  if cur[1] == token and cur[2] == S.canceled then return R.canceled, 0, attempts, cur[3] or '', '', '' end
   if not completed and cur[6] == token then
     -- this very run's retry was scheduled already (the job may have run again since)
     return R.retrying, 0, attempts, cur[3] or '', '', cur[7] or ''
   end
   if cur[1] ~= token or cur[2] ~= S.active then
     return R.refused, 0, attempts, cur[3] or '', '', ''
+  end
+  -- finished before it heard of the cancellation: its work is done, and it says so
+  if completed and cur[9] then redis.call('ZREM', q.canceling, id) end
+  if not completed and cur[9] then
+    return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[10]) or ttl, cur[9], cur[8])
   end
   if not completed and retryIn then return scheduleRetry(q, key, id, token, payload, attempts, cur[3] or '', retryIn) end
   ttl = tonumber(cur[5]) or ttl
@@ -90,13 +107,15 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
 end
 
 local function writeRelease(q, key, id, token, reason, ttl, mode)
-  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy', 'dedupeKey')
+  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy', 'dedupeKey',
+    'cancelReason')
   if not cur[1] and not cur[2] and not cur[6] then
     -- a release that failed the job with a TTL of 0 deleted the record: a retried call finds nothing
     if writeWithoutRecord(q, id, ttl) and mode ~= M.free then return R.failed, 0, 0, '', '', '' end
     return R.gone, 0, 0, '', '', ''
   end
   local stalls, attempts, name = tonumber(cur[4]) or 0, tonumber(cur[3]) or 0, cur[6] or ''
+  if cur[1] == token and cur[2] == S.canceled then return R.canceled, stalls, attempts, name, '', '' end
   if cur[7] == token and (cur[2] == S.queued or cur[2] == S.failed) then
     return cur[2] == S.queued and R.requeued or R.failed, stalls, attempts, name, '', ''
   end
@@ -104,6 +123,7 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
   if cur[1] ~= token or cur[2] ~= S.active or (mode == M.stalled and (lease or q.now) > q.now) then
     return R.refused, stalls, attempts, name, '', ''
   end
+  if cur[9] then return cancelRun(q, key, id, name, attempts, tonumber(cur[5]) or ttl, cur[9], cur[8]) end
   local ranAs = attempts
   if mode ~= M.stalled then attempts = math.max(attempts - 1, 0) end
   if mode ~= M.free then stalls = stalls + 1 end
@@ -129,4 +149,14 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
     emit(q.events, q.cap, E.requeued, id, '{"job":' .. job .. ',"reason":' .. cjson.encode(reason) .. '}')
   end
   return R.requeued, stalls, attempts, name, '', ''
+end
+
+-- The supervisor stopped a run because its job was asked to cancel (queue.cancel).
+local function writeCancel(q, key, id, token, ttl)
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', 'failedTtlMs', 'dedupeKey', 'cancelReason')
+  if not cur[1] and not cur[2] and not cur[3] then return R.gone, 0, 0, '', '', '' end
+  local attempts = tonumber(cur[4]) or 0
+  if cur[1] == token and cur[2] == S.canceled then return R.canceled, 0, attempts, cur[3] or '', '', '' end
+  if cur[1] ~= token or cur[2] ~= S.active then return R.refused, 0, attempts, cur[3] or '', '', '' end
+  return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[5]) or ttl, cur[7] or '', cur[6])
 end

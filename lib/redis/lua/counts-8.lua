@@ -6,7 +6,8 @@
   KEYS[5]  retrying zset
   KEYS[6]  completed zset (score: when the record expires)
   KEYS[7]  failed zset (same)
-  Returns  { queued, active, delayed, retrying, completed, failed }; the finished registries count
+  KEYS[8]  canceled zset (same)
+  Returns  { queued, active, delayed, retrying, completed, failed, canceled }; the finished registries count
            only records that have not expired (their ids linger until the next trim)
 ]]
 -- @include "now"
@@ -15,4 +16,5 @@ local now = serverNow()
 return {
   redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]), redis.call('ZCARD', KEYS[3]), redis.call('ZCARD', KEYS[4]),
   redis.call('ZCARD', KEYS[5]), redis.call('ZCOUNT', KEYS[6], '(' .. now, '+inf'), redis.call('ZCOUNT', KEYS[7], '(' .. now, '+inf'),
+  redis.call('ZCOUNT', KEYS[8], '(' .. now, '+inf'),
 }

@@ -9,6 +9,8 @@
   KEYS[14]  delayed zset (score: due time)
   KEYS[15]  the queue's guard key, never written (see keys.ts: waits out a slot migration)
   KEYS[16]  retrying zset (score: when the next try is due)
+  KEYS[17]  canceled zset (score: when the record expires)
+  KEYS[18]  canceling zset (ids of active jobs asked to cancel)
   ARGV[1]   queue name (event payloads name it)
   ARGV[2]   job key prefix: every job key (written, promoted, leased) is built from it as prefix .. id;
             the prefix carries the queue's hash tag, so these keys are in the slot of KEYS (ids are only
@@ -23,7 +25,7 @@
   ARGV[10]  keepCompleted: most records the completed registry keeps (-1: no cap; the oldest go first)
   ARGV[11]  keepFailed: the same for the failed registry
   ARGV[12]  group jobs key prefix, ARGV[13] group rate log key prefix (same slot, like the job prefix)
-  ARGV[14..] per write 7 values: kind (complete | fail | release), id, token, payload (result JSON,
+  ARGV[14..] per write 7 values: kind (complete | fail | release | cancel), id, token, payload (result JSON,
             error JSON, or the release reason), ttl ms (the record's own TTL wins), the release mode of
             a release or for a fail the delay before the next try ('' : no retry, the job fails), and
             for a release how long the whole queue holds off (ctx.rateLimit; '' : not at all)
@@ -38,6 +40,7 @@
 -- @include "marker"
 -- @include "queued"
 -- @include "take"
+-- @include "cancel"
 -- @include "writes"
 -- @include "delayed"
 -- @include "lease"
@@ -46,10 +49,11 @@ local WRITE_WIDTH = 7
 local fc = flowKeys(1, ARGV[12], ARGV[13])
 local q = {
   fc = fc, active = fc.active, completed = KEYS[11], failed = KEYS[12], events = KEYS[13], retrying = KEYS[16],
+  canceled = KEYS[17], canceling = KEYS[18],
   queue = ARGV[1], cap = ARGV[3], dataCap = tonumber(ARGV[4]), maxStalls = tonumber(ARGV[5]),
   now = #ARGV >= 14 and serverNow() or 0, finished = {}, back = {}, touched = {},
 }
-local keep = { [q.completed] = tonumber(ARGV[10]), [q.failed] = tonumber(ARGV[11]) }
+local keep = { [q.completed] = tonumber(ARGV[10]), [q.failed] = tonumber(ARGV[11]), [q.canceled] = tonumber(ARGV[11]) }
 local written = {}
 local holdUntil
 for a = 14, #ARGV, WRITE_WIDTH do
@@ -60,6 +64,8 @@ for a = 14, #ARGV, WRITE_WIDTH do
     reply, stalls, attempts, name, err, at = writeRelease(q, key, id, token, payload, ttl, ARGV[a + 5])
     local hold = tonumber(ARGV[a + 6])
     if hold and reply == R.requeued and (not holdUntil or q.now + hold > holdUntil) then holdUntil = q.now + hold end
+  elseif kind == 'cancel' then
+    reply, stalls, attempts, name, err, at = writeCancel(q, key, id, token, ttl)
   else
     reply, stalls, attempts, name, err, at = writeOutcome(q, key, kind, id, token, payload, ttl, tonumber(ARGV[a + 5]))
   end
