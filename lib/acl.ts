@@ -34,14 +34,14 @@ const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
     'brokkrFlow',
     'brokkrCancel',
   ],
-  supervisor: ['brokkrTurn', 'brokkrRenew', 'brokkrExpired', 'brokkrWake', 'brokkrScheduleAdvance', 'brokkrSchedulesStale'],
+  supervisor: ['brokkrTurn', 'brokkrRenew', 'brokkrExpired', 'brokkrWake', 'brokkrScheduleAdvance', 'brokkrSchedulesStale', 'brokkrNotes'],
 };
 
 /** Commands a role sends outside scripts. */
 const ROLE_COMMANDS: Record<AclRole, readonly string[]> = {
-  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules(), the flow settings
-  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers'],
-  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers'],
+  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules(), the flow settings, getLogs
+  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers', 'lrange'],
+  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers', 'lrange'],
   // the blocking wait for work; CONFIG GET (the durability check at start) is left out on purpose
   // because a supervisor refused it only skips that check
   supervisor: ['bzpopmin'],

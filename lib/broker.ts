@@ -60,6 +60,10 @@ export interface Broker {
   cancel(queue: string, id: string, reason: string, ttlMs: number): Promise<JobStatus | null>;
   /** Which of the jobs `among` were asked to cancel, with the reasons (usually none). */
   cancelRequests(queue: string, among: ReadonlySet<string>): Promise<Map<string, string>>;
+  /** Progress and log lines of runs, each written only while its run holds the job; says which were. */
+  writeNotes(queue: string, notes: NoteWrite[]): Promise<boolean[]>;
+  /** A job's log lines, oldest first, from `offset`. */
+  getLogs(queue: string, id: string, offset: number, limit: number): Promise<string[]>;
   /** Deletes a job that is not active; returns the status it had (null: no record; 'active': left alone). */
   remove(queue: string, id: string): Promise<JobStatus | null>;
   /** One bounded pass of clean over a finished registry (see clean-2.lua). */
@@ -153,6 +157,14 @@ export interface WritePolicy {
   /** most records kept in the completed / failed registry (the oldest beyond it are deleted); absent: no cap */
   keepCompleted?: number;
   keepFailed?: number;
+  /** most log lines kept per job (default 1,000) */
+  maxLogLines?: number;
+}
+
+/** Progress (JSON) and log lines of one run, gathered over a moment. */
+export interface NoteWrite extends Run {
+  progress?: string;
+  logs: string[];
 }
 
 export interface EnqueueOutcome {

@@ -76,6 +76,8 @@ export interface SupervisorOptions {
   keepCompleted?: number;
   /** Most failed records kept per queue, beside their TTL. Unset: no cap. */
   keepFailed?: number;
+  /** Most log lines (ctx.log) kept per job: the oldest beyond it are dropped. @default 1000 */
+  maxLogLines?: number;
   /** @default 'brokkr' */
   prefix?: string;
   /** Lease length; the supervisor renews leases of its jobs every leaseMs / 3. @default 30000 */
@@ -155,6 +157,7 @@ const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   failedTtlMs: 'int>=0',
   keepCompleted: 'int>=0',
   keepFailed: 'int>=0',
+  maxLogLines: 'int>0',
   prefix: 'string',
   leaseMs: 'int>0',
   shutdownGraceMs: 'int>=0',
@@ -205,6 +208,7 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
     ...(options.keepCompleted !== undefined ? { keepCompleted: options.keepCompleted } : {}),
     ...(options.keepFailed !== undefined ? { keepFailed: options.keepFailed } : {}),
+    maxLogLines: options.maxLogLines ?? 1_000,
     eventsMaxLen: options.eventsMaxLen ?? 10_000,
     eventDataMaxBytes: options.eventDataMaxBytes ?? 2048,
     fetchBatchSize: options.fetchBatchSize ?? 256,

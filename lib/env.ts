@@ -14,6 +14,7 @@ const INT_VARS = {
   BROKKR_FAILED_TTL_MS: 'failedTtlMs',
   BROKKR_KEEP_COMPLETED: 'keepCompleted',
   BROKKR_KEEP_FAILED: 'keepFailed',
+  BROKKR_MAX_LOG_LINES: 'maxLogLines',
   BROKKR_LEASE_MS: 'leaseMs',
   BROKKR_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   BROKKR_MAX_MEMORY_MB: 'maxMemoryMb',

@@ -1,4 +1,13 @@
-import type { CanceledEvent, CompletedEvent, FailedEvent, QueueFlowEvent, RequeuedEvent, RetryingEvent, StalledEvent } from './events';
+import type {
+  CanceledEvent,
+  CompletedEvent,
+  ProgressEvent,
+  FailedEvent,
+  QueueFlowEvent,
+  RequeuedEvent,
+  RetryingEvent,
+  StalledEvent,
+} from './events';
 import { STREAM_EVENTS, type StreamEventName } from './states';
 
 /**
@@ -14,6 +23,7 @@ export interface StreamEventMap {
   requeued: RequeuedEvent;
   stalled: StalledEvent;
   canceled: CanceledEvent;
+  progress: ProgressEvent;
   paused: QueueFlowEvent;
   resumed: QueueFlowEvent;
 }

@@ -57,6 +57,11 @@ export interface CanceledEvent {
   /** epoch ms, by the Redis server's clock */
   canceledAt: number;
 }
+/** A running job reported progress (ctx.progress): the last value of a moment, once written. */
+export interface ProgressEvent {
+  job: JobEventInfo;
+  progress: unknown;
+}
 /** A job whose lease expired (its supervisor died or lost Redis) was put back by this supervisor. */
 export interface StalledEvent {
   job: JobEventInfo;
@@ -94,6 +99,7 @@ export interface SupervisorEvents {
   dropped: (event: DroppedEvent) => void;
   stalled: (event: StalledEvent) => void;
   canceled: (event: CanceledEvent) => void;
+  progress: (event: ProgressEvent) => void;
   /** Redis stopped answering; fires once per outage. Running jobs go on, their outcomes are held. */
   'broker:down': (event: BrokerDownEvent) => void;
   /** Redis answers again, after `downtimeMs`; held outcomes are written and fetching resumes. */

@@ -12,6 +12,7 @@ export type { Dedupe, DedupeMode } from './dedupe';
 export type {
   ActiveEvent,
   CanceledEvent,
+  ProgressEvent,
   BrokerDownEvent,
   BrokerUpEvent,
   CompletedEvent,

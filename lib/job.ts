@@ -71,5 +71,7 @@ export interface JobInfo<Data = unknown, Result = unknown> extends Omit<JobRef, 
   runAt?: number;
   startedAt?: number;
   finishedAt?: number;
+  /** The last value its handler passed to ctx.progress (of any run). */
+  progress?: unknown;
   opts: StoredOptions & Pick<JobOptions, 'attempts' | 'backoff' | 'group'>;
 }

@@ -155,6 +155,19 @@ export class Queue<Data = unknown, Result = unknown> {
   }
 
   /**
+   * A job's log lines (ctx.log), oldest first: at most `limit` (default and at most 1,000) from
+   * `offset`. A job keeps its last maxLogLines lines (a supervisor option, default 1,000), as long
+   * as its record; an unknown id has none.
+   */
+  async getLogs(id: string, options: { offset?: number; limit?: number } = {}): Promise<string[]> {
+    this.assertOpen();
+    const { offset = 0, limit = 1000 } = options ?? {};
+    checkCount('getLogs: offset', offset, 0);
+    checkCount('getLogs: limit', limit, 1, 1000);
+    return this.whileReachable('getLogs', () => this.broker.getLogs(this.name, id, offset, limit));
+  }
+
+  /**
    * Cancels a job from any process. A queued, delayed or retrying job ends `canceled` at once and
    * never runs ('canceled'). An active one ('canceling'): its supervisor aborts its ctx.signal with
    * a JobCanceledError and ends its thread if it has not returned after timeoutGraceMs; it ends

@@ -102,7 +102,17 @@ export const LEASE_REPLIES = [
 export type LeaseReply = (typeof LEASE_REPLIES)[number];
 
 /** Event names the scripts write to a queue's stream (see event-codec.ts for the payloads). */
-export const STREAM_EVENTS = ['completed', 'failed', 'retrying', 'requeued', 'stalled', 'canceled', 'paused', 'resumed'] as const;
+export const STREAM_EVENTS = [
+  'completed',
+  'failed',
+  'retrying',
+  'requeued',
+  'stalled',
+  'canceled',
+  'progress',
+  'paused',
+  'resumed',
+] as const;
 export type StreamEventName = (typeof STREAM_EVENTS)[number];
 
 /** The tables every Lua script starts with: S (statuses), M (release modes), R (replies), E (events). */

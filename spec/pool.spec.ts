@@ -36,6 +36,7 @@ describe('the thread pool', () => {
         queueAhead: () => true,
         dispatched: () => undefined,
         settled: (job, outcome) => settled.set(job.id, [...(settled.get(job.id) ?? []), outcome]),
+        noted: () => undefined,
         error: (err) => {
           throw err;
         },

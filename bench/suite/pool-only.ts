@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       settled: () => {
         done++;
       },
+      noted: () => undefined,
       error: (err) => process.stderr.write(`${err.message}\n`),
     },
   );

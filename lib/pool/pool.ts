@@ -43,6 +43,8 @@ export interface PoolSource<J extends PoolJob> {
   /** a job was handed to a thread for the first time */
   dispatched(job: J): void;
   settled(job: J, outcome: PoolOutcome): void;
+  /** a running job reported progress (JSON) or log lines */
+  noted(job: J, progress: string | undefined, logs: string[]): void;
   /** trouble with a thread that is about no job (a replacement that cannot load the handlers) */
   error(err: Error): void;
 }
@@ -100,6 +102,10 @@ export class JobPool<J extends PoolJob> {
     this.slots = new SharedSlots(options.concurrency + options.threads * this.depth, options.threads);
     this.threads = new ThreadSessions<RunState>(options, this.slots, {
       report: (session, report) => this.onReport(session, report),
+      notes: (notes) => {
+        const run = this.runs.get(notes.slot);
+        if (run?.runId === notes.runId) this.source.noted(run.job as J, notes.progress, notes.logs);
+      },
       ended: (session, err) => this.onThreadEnded(session, err),
       changed: () => this.serve(),
       queueDepth: () => (this.source.queueAhead() ? this.depth : 0),

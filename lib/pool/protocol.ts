@@ -7,6 +7,7 @@ import type { SerializedError } from '../errors';
  *
  *   thread -> main   Hello          once, when the handler modules have loaded (or failed to)
  *   thread -> main   Report         outcomes of finished jobs, and how many more jobs it can take now
+ *   thread -> main   RunNotes       progress and log lines of a running job, at most one per RUN_NOTES_GAP_MS
  *   main -> thread   Batch          jobs to run, never more than the last Report asked for
  *   main -> thread   Poke           its cap or queue depth changed: report again
  *   main -> thread   CancelRun      a running job was canceled: abort its signal
@@ -96,6 +97,16 @@ export interface Poke {
   poke: true;
 }
 
+/** Progress and log lines of a running job (ctx.progress, ctx.log), gathered over a moment. */
+export interface RunNotes {
+  notes: true;
+  runId: number;
+  slot: number;
+  /** JSON of the last progress value, when there was one */
+  progress?: string;
+  logs: string[];
+}
+
 /** The job of this run was canceled (queue.cancel): its ctx.signal is aborted with a JobCanceledError. */
 export interface CancelRun {
   cancel: true;
@@ -173,7 +184,7 @@ export function decodeReport(text: string): Report {
 }
 
 /** Messages from a thread: the hello, or a report encoded as a string. */
-export type FromThread = Hello | string;
+export type FromThread = Hello | string | RunNotes;
 /** Messages to a thread: a batch encoded as a string, or a poke. */
 export type ToThread = string | Poke | CancelRun;
 

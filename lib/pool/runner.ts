@@ -14,6 +14,7 @@ import {
 } from '../errors';
 import { findUnfaithfulJson } from '../json';
 import type { RunReply, RunTask, ThreadData } from './protocol';
+import type { RunNotesOut } from './run-notes';
 
 /** What a handler receives besides its data. */
 export interface JobContext {
@@ -33,6 +34,14 @@ export interface JobContext {
    * supervisor.
    */
   rateLimit(ms: number): never;
+  /**
+   * Reports progress: any JSON value (a number, { done, total }, ...). Returns at once; the last
+   * value of each moment is written to the job's record (getJob's `progress`) and emitted as a
+   * `progress` event. Calls after the handler returned are ignored.
+   */
+  progress(value: unknown): void;
+  /** Appends a line to the job's log (queue.getLogs); returns at once, written like progress. */
+  log(line: string): void;
 }
 
 export type Handler<Data = unknown, Result = unknown> = (data: Data, ctx: JobContext) => Result | Promise<Result>;
@@ -127,10 +136,10 @@ export function cancelRun(slot: number, runId: number, reason: string): void {
 }
 
 /** Runs one job to its end; never rejects. */
-export function run(task: RunTask): Promise<RunReply> {
+export function run(task: RunTask, notes: RunNotesOut): Promise<RunReply> {
   if (!loaded)
     return loading.then(
-      () => run(task),
+      () => run(task, notes),
       (err: unknown) => ({ kind: 'failed', error: serializeError(err) }) as RunReply,
     );
   const handlers = loaded;
@@ -147,6 +156,7 @@ export function run(task: RunTask): Promise<RunReply> {
       settled = true;
       deadlines.delete(task.slot);
       aborters.delete(task.slot);
+      notes.flush(task.slot);
       if (timedOut) resolve({ kind: 'timeout' });
       else resolve(holdMs !== null ? { kind: 'rate-limited', holdMs } : reply);
     };
@@ -184,6 +194,12 @@ export function run(task: RunTask): Promise<RunReply> {
         }
         holdMs = Math.max(holdMs ?? 0, ms);
         throw new RateLimitError(ms);
+      },
+      progress(value: unknown): void {
+        if (!settled) notes.progress(task.slot, task.runId, value);
+      },
+      log(line: string): void {
+        if (!settled) notes.log(task.slot, task.runId, line);
       },
     };
     if (task.timeoutMs > 0) {

@@ -11,6 +11,7 @@ import {
   type ToThread,
 } from './protocol';
 import { cancelRun, loading, run, shared } from './runner';
+import { RunNotesOut } from './run-notes';
 
 /**
  * The session: this thread's whole working life, as one piscina task (see protocol.ts). It says
@@ -29,6 +30,7 @@ export function session(task: SessionTask): Promise<void> {
   let scheduled = false;
   let lastWant = -1;
   let lastSeen = -1;
+  const notes = new RunNotesOut((n) => port.postMessage(n));
 
   /** Starts queued jobs while under the cap; a job taken back by the supervisor is skipped. */
   const pump = () => {
@@ -37,7 +39,7 @@ export function session(task: SessionTask): Promise<void> {
       const job = queue.shift()!;
       if (Atomics.compareExchange(claim, job.slot, job.runId, STARTED) !== job.runId) continue;
       running++;
-      void run(job).then((reply) => {
+      void run(job, notes).then((reply) => {
         running--;
         outbox.push([job.runId, job.slot, reply]);
         pump();

@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { HandlerLoadError } from '../errors';
-import { decodeReport, type FromThread, type Hello, type Poke, type Report, type SessionTask, type ThreadData } from './protocol';
+import {
+  decodeReport,
+  type FromThread,
+  type Hello,
+  type Poke,
+  type Report,
+  type RunNotes,
+  type SessionTask,
+  type ThreadData,
+} from './protocol';
 import type { SharedSlots } from './slots';
 
 /** One worker thread's session, as the main thread sees it. R is what the pool keeps per run. */
@@ -48,6 +57,8 @@ export interface ThreadOptions {
 
 export interface ThreadHooks<R> {
   report(session: Session<R>, report: Report): void;
+  /** progress and log lines of a running job */
+  notes(notes: RunNotes): void;
   /** a session ended (its thread is gone); the pool settles the runs it held */
   ended(session: Session<R>, err: unknown): void;
   /** threads came or went, or caps moved: jobs may be served again */
@@ -165,6 +176,8 @@ export class ThreadSessions<R> {
       if (typeof message === 'string') {
         session.lastReportAt = performance.now();
         this.hooks.report(session, decodeReport(message));
+      } else if ('notes' in message) {
+        this.hooks.notes(message);
       } else {
         this.onHello(session, message);
       }

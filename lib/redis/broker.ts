@@ -2,6 +2,7 @@ import type {
   Broker,
   DurabilitySettings,
   EnqueueOutcome,
+  NoteWrite,
   EventCursor,
   JobOutcome,
   LeaseRequest,
@@ -16,6 +17,8 @@ import type {
 import { Cluster } from 'ioredis';
 import type { FlowChanges, FlowSettings } from '../flow';
 import { FlowStore } from './flow-store';
+import { enqueueJobs } from './enqueue';
+import { JobNotesStore } from './job-notes';
 import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
 import { decodeStreamEvent, type StreamEvent } from '../event-codec';
@@ -32,7 +35,7 @@ import { jobFromHash, outcomeFromFields, storedOptionFields } from './records';
 import { Registries } from './registries';
 import { ScheduleStore } from './schedules';
 import { decodeTurn } from './replies';
-import { enqueueArguments, turnArguments } from './script-args';
+import { turnArguments } from './script-args';
 import { defineScripts, type WithScripts } from './scripts';
 import { isTransient } from './transient';
 
@@ -58,9 +61,6 @@ const QUIT_WAIT_MS = 500;
 /** lets ioredis's own timeout, which names the command, win where it applies */
 const DEADLINE_MARGIN_MS = 100;
 
-/** Enqueue writes this many jobs per script call; each chunk is one round trip. */
-export const ENQUEUE_CHUNK = 1000;
-
 const DEFAULT_POLICY: WritePolicy = { eventsMaxLen: 10_000, eventDataMaxBytes: 2048, maxStalls: 2 };
 
 /**
@@ -80,6 +80,7 @@ export class RedisBroker implements Broker {
   private readonly registries: Registries;
   private readonly schedules: ScheduleStore;
   private readonly flow: FlowStore;
+  private readonly notes: JobNotesStore;
   private closing = false;
   private lastSocketError: string | null = null;
 
@@ -90,6 +91,7 @@ export class RedisBroker implements Broker {
     this.registries = new Registries(this.redis, (operation) => this.call(operation));
     this.schedules = new ScheduleStore(this.redis, (operation) => this.call(operation));
     this.flow = new FlowStore(this.redis, (operation) => this.call(operation), this.policy.eventsMaxLen);
+    this.notes = new JobNotesStore(this.redis, (operation) => this.call(operation));
   }
 
   keys(queue: string): QueueKeys {
@@ -101,47 +103,13 @@ export class RedisBroker implements Broker {
     return keys;
   }
 
-  async enqueue(
+  enqueue(
     queue: string,
     jobs: NewJob[],
     durability?: { replicas: number; timeoutMs: number },
     callToken: string = uuidv7(),
   ): Promise<{ standing: EnqueueOutcome[]; replicas: number }> {
-    const k = this.keys(queue);
-    const standing: EnqueueOutcome[] = [];
-    const note = (chunk: NewJob[], replies: unknown) => {
-      chunk.forEach((job, i) => {
-        const other = String((replies as unknown[])[i] ?? '');
-        standing.push(other === '' ? { id: job.id, deduplicated: false } : { id: other, deduplicated: true });
-      });
-    };
-    let replicas = Number.POSITIVE_INFINITY;
-    for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
-      const chunk = jobs.slice(start, start + ENQUEUE_CHUNK);
-      const [keys, args] = enqueueArguments(k, chunk, callToken);
-      if (!durability || durability.replicas <= 0) {
-        note(chunk, await this.call(() => this.redis.brokkrEnqueue(keys.length, ...keys, ...args)));
-        continue;
-      }
-      // WAIT right behind the script, on the same connection (on a cluster, the pipeline goes to
-      // the master of the queue's slot), so it counts the replicas that have this very write
-      const [made, acked] = await this.call(async () => {
-        const pipeline = this.redis.pipeline();
-        (pipeline as unknown as { brokkrEnqueue: (...a: (string | number)[]) => unknown }).brokkrEnqueue(keys.length, ...keys, ...args);
-        pipeline.wait(durability.replicas, durability.timeoutMs);
-        const replies = await pipeline.exec();
-        const failed = replies?.find(([err]) => err)?.[0];
-        if (failed && /^MOVED|^ASK/.test(failed.message) && this.redis instanceof Cluster) {
-          // a pipeline is sent where the client's slot map says; after a failover, refresh it first
-          await new Promise<void>((resolve) => (this.redis as Cluster).refreshSlotsCache(() => resolve()));
-        }
-        if (failed || !replies) throw failed ?? new Error('pipeline returned nothing');
-        return [replies[0]![1], Number(replies[1]![1])] as const;
-      }, durability.timeoutMs);
-      note(chunk, made);
-      replicas = Math.min(replicas, acked);
-    }
-    return { standing, replicas: Number.isFinite(replicas) ? replicas : 0 };
+    return enqueueJobs(this.redis, this.keys(queue), jobs, durability, callToken, (operation, blockMs) => this.call(operation, blockMs));
   }
 
   turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult> {
@@ -225,12 +193,16 @@ export class RedisBroker implements Broker {
     return this.registries.remove(this.keys(queue), id);
   }
 
-  async cancelRequests(queue: string, among: ReadonlySet<string>): Promise<Map<string, string>> {
-    const k = this.keys(queue);
-    const ids = (await this.call(() => this.redis.zrange(k.canceling, '0', '999'))).filter((id) => among.has(id));
-    const out = new Map<string, string>();
-    for (const id of ids) out.set(id, (await this.call(() => this.redis.hget(k.job(id), 'cancelReason'))) ?? '');
-    return out;
+  cancelRequests(queue: string, among: ReadonlySet<string>): Promise<Map<string, string>> {
+    return this.notes.cancelRequests(this.keys(queue), among);
+  }
+
+  writeNotes(queue: string, notes: NoteWrite[]): Promise<boolean[]> {
+    return this.notes.write(queue, this.keys(queue), notes, this.policy.eventsMaxLen, this.policy.maxLogLines ?? 1_000);
+  }
+
+  getLogs(queue: string, id: string, offset: number, limit: number): Promise<string[]> {
+    return this.notes.logs(this.keys(queue), id, offset, limit);
   }
 
   async cancel(queue: string, id: string, reason: string, ttlMs: number): Promise<JobStatus | null> {

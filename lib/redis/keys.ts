@@ -66,6 +66,9 @@ export interface QueueKeys {
   /** the prefix of a job's hash; `job(id)` gives the full key */
   readonly jobPrefix: string;
   job(id: string): string;
+  /** list of a job's log lines (ctx.log): its job key followed by `logsSuffix` */
+  jobLogs(id: string): string;
+  readonly logsSuffix: string;
   /** zset one supervisor's waits also block on, so that it can end them itself (see wake-1.lua) */
   wake(waiter: string): string;
 }
@@ -74,6 +77,8 @@ export interface QueueKeys {
 export function clientName(prefix: string, role: 'queue' | 'supervisor', id: string): string {
   return `${prefix}:${role}:${id}`;
 }
+
+const LOGS_SUFFIX = ':logs';
 
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}:`;
@@ -105,6 +110,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     schedule: (id: string) => `${base}schedule:${id}`,
     jobPrefix,
     job: (id: string) => jobPrefix + id,
+    jobLogs: (id: string) => jobPrefix + id + LOGS_SUFFIX,
+    logsSuffix: LOGS_SUFFIX,
     wake: (waiter: string) => `${base}wake:${waiter}`,
   };
   const flow = [k.wait, k.grouped, k.groups, k.groupsParked, k.groupOf, k.groupsRunning, k.control, k.rate, k.marker, k.active];

@@ -33,6 +33,7 @@ export function jobFromHash<D, R>(queue: string, id: string, hash: Record<string
   }
   if (hash.result !== undefined) info.result = parseStored<R>(hash.result, `job ${id} result`);
   if (hash.error !== undefined) info.error = parseStored<SerializedError>(hash.error, `job ${id} error`);
+  if (hash.progress !== undefined) info.progress = parseStored<unknown>(hash.progress, `job ${id} progress`);
   return info;
 }
 

@@ -18,6 +18,7 @@ const SCRIPT_FILES = {
   brokkrWake: 'wake-1.lua',
   brokkrCounts: 'counts-8.lua',
   brokkrCancel: 'cancel-17.lua',
+  brokkrNotes: 'notes-2.lua',
   brokkrRetry: 'retry-12.lua',
   brokkrRemove: 'remove-16.lua',
   brokkrClean: 'clean-2.lua',

@@ -9,6 +9,7 @@ import { CancelWatch } from './cancel-watch';
 import { FetchLoop } from './fetch-loop';
 import { resolveHandlers } from './handlers';
 import { LeaseKeeper } from './lease-keeper';
+import { NoteWriter } from './note-writer';
 import { Latch, sleep } from './notifier';
 import { ReadyBuffer } from './ready-buffer';
 import { type Emit, type HeldRun, releaseWrite, Runs } from './runs';
@@ -27,6 +28,7 @@ interface Parts {
   leases: LeaseKeeper;
   schedules: ScheduleKeeper;
   cancels: CancelWatch;
+  notes: NoteWriter;
 }
 
 /**
@@ -97,6 +99,7 @@ export class Lifecycle {
         maxStalls: o.maxStalls,
         ...(o.keepCompleted !== undefined ? { keepCompleted: o.keepCompleted } : {}),
         ...(o.keepFailed !== undefined ? { keepFailed: o.keepFailed } : {}),
+        maxLogLines: o.maxLogLines,
       },
       waiterId: this.id,
     });
@@ -107,6 +110,10 @@ export class Lifecycle {
       this.parts?.leases.afterOutage();
     });
     const schedules = new ScheduleKeeper(broker, o.retryMaxDelayMs, this.report);
+    const notes = new NoteWriter(broker, {
+      progressed: (run, progress) => this.emit('progress', { job: run.info, progress }),
+      error: this.report,
+    });
     let handlerNames = new Set<string>();
     const fetch: FetchLoop = new FetchLoop(
       broker,
@@ -177,6 +184,7 @@ export class Lifecycle {
           ready.recordRun(performance.now() - run.dispatchedAt);
           fetch.write({ queue: run.queue, write: runs.outcomeWrite(run, outcome), run });
         },
+        noted: (run, progress, logs) => notes.add(run, progress, logs),
         error: this.report,
       },
     );
@@ -219,7 +227,7 @@ export class Lifecycle {
       },
       error: this.report,
     });
-    this.parts = { broker, pool, runs, ready, fetch, leases, schedules, cancels };
+    this.parts = { broker, pool, runs, ready, fetch, leases, schedules, cancels, notes };
     cancels.start();
     leases.start();
     fetch.start();
@@ -248,6 +256,8 @@ export class Lifecycle {
     }
     await p.leases.stop();
     p.cancels.stop();
+    p.notes.stop();
+    await p.notes.flush().catch(() => undefined);
     p.schedules.stop();
     await p.fetch.stop();
     await p.pool.destroy();

@@ -22,7 +22,7 @@
 
 local fc = flowKeys(1, ARGV[6], ARGV[7])
 local id, reason, key = ARGV[1], ARGV[2], KEYS[15]
-local f = redis.call('HMGET', key, 'status', 'group', 'name', 'attempts', 'failedTtlMs', 'dedupeKey')
+local f = redis.call('HMGET', key, 'status', 'group', 'name', 'attempts', 'failedTtlMs', 'dedupeKey', 'logsKey')
 local status = f[1]
 if not status then return '' end
 if status == S.active then
@@ -34,5 +34,6 @@ if status ~= S.queued and status ~= S.delayed and status ~= S.retrying and statu
 if status == S.queued then dropQueued(fc, id, f[2]) end
 redis.call('ZREM', KEYS[11], id)
 redis.call('ZREM', KEYS[12], id)
-endCanceled(key, KEYS[13], KEYS[14], ARGV[5], ARGV[3], id, f[3], f[4], tonumber(f[5]) or tonumber(ARGV[4]), serverNow(), reason, f[6])
+endCanceled(key, KEYS[13], KEYS[14], ARGV[5], ARGV[3], id, f[3], f[4], tonumber(f[5]) or tonumber(ARGV[4]), serverNow(), reason,
+  { dedupeKey = f[6], logsKey = f[7] })
 return status

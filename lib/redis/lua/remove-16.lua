@@ -13,7 +13,7 @@
 -- @include "queued"
 
 local fc = flowKeys(1, ARGV[2], ARGV[3])
-local f = redis.call('HMGET', KEYS[15], 'status', 'group', 'dedupeKey')
+local f = redis.call('HMGET', KEYS[15], 'status', 'group', 'dedupeKey', 'logsKey')
 local status = f[1]
 if status == S.active then return status end
 -- DEL first: a user refused it (an ACL without the admin's rules) is refused before anything changed
@@ -21,5 +21,6 @@ redis.call('DEL', KEYS[15])
 if status == S.queued then dropQueued(fc, ARGV[1], f[2]) end
 -- a dedupe key it held until finished is let go with it
 if f[3] and redis.call('GET', f[3]) == ARGV[1] then redis.call('DEL', f[3]) end
+if f[4] then redis.call('DEL', f[4]) end
 for k = 11, 14 do redis.call('ZREM', KEYS[k], ARGV[1]) end
 return status or ''

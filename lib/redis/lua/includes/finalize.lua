@@ -1,16 +1,19 @@
 -- Makes a record final: kept `ttl` ms and listed in its registry (scored by expiry) until then, or
 -- deleted at once when ttl is 0. `fields` are written with the final status. Returns whether
--- the registry was written (it is then trimmed of expired ids before the script ends). A dedupe
--- key the job holds until it finishes (`dedupeKey`, read by the caller) is let go.
-local function finalize(key, registry, id, ttl, now, fields, dedupeKey)
-  if dedupeKey and redis.call('GET', dedupeKey) == id then redis.call('DEL', dedupeKey) end
+-- the registry was written (it is then trimmed of expired ids before the script ends). `ties`
+-- (read from the record by the caller): a dedupe key the job holds until it finishes is let go,
+-- and its log lines live as long as the record.
+local function finalize(key, registry, id, ttl, now, fields, ties)
+  if ties.dedupeKey and redis.call('GET', ties.dedupeKey) == id then redis.call('DEL', ties.dedupeKey) end
   if ttl > 0 then
     redis.call('HSET', key, unpack(fields))
     redis.call('PEXPIRE', key, ttl)
+    if ties.logsKey then redis.call('PEXPIRE', ties.logsKey, ttl) end
     redis.call('ZADD', registry, now + ttl, id)
     return true
   end
   redis.call('DEL', key)
+  if ties.logsKey then redis.call('DEL', ties.logsKey) end
   return false
 end
 

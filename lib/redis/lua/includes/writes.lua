@@ -42,10 +42,10 @@ local function freshStallError(stalls, maxStalls, mode)
 end
 
 -- The run of a job asked to cancel has stopped: the job ends canceled, never retried or put back.
-local function cancelRun(q, key, id, name, attempts, ttl, reason, dedupeKey)
+local function cancelRun(q, key, id, name, attempts, ttl, reason, ties)
   q.finished[#q.finished + 1] = id
   redis.call('ZREM', q.canceling, id)
-  local listed, err = endCanceled(key, q.canceled, q.events, q.cap, q.queue, id, name, attempts, ttl, q.now, reason, dedupeKey)
+  local listed, err = endCanceled(key, q.canceled, q.events, q.cap, q.queue, id, name, attempts, ttl, q.now, reason, ties)
   if listed then q.touched[q.canceled] = true end
   return R.canceled, 0, attempts, name, err, ''
 end
@@ -63,7 +63,8 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local completed = kind == 'complete'
   local ttlField = completed and 'resultTtlMs' or 'failedTtlMs'
   local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt', 'dedupeKey',
-    'cancelReason', 'failedTtlMs')
+    'cancelReason', 'failedTtlMs', 'logsKey')
+  local ties = { dedupeKey = cur[8], logsKey = cur[11] }
   if not cur[1] and not cur[2] and not cur[3] then
     return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', '', ''
   end
@@ -82,7 +83,7 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   -- finished before it heard of the cancellation: its work is done, and it says so
   if completed and cur[9] then redis.call('ZREM', q.canceling, id) end
   if not completed and cur[9] then
-    return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[10]) or ttl, cur[9], cur[8])
+    return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[10]) or ttl, cur[9], ties)
   end
   if not completed and retryIn then return scheduleRetry(q, key, id, token, payload, attempts, cur[3] or '', retryIn) end
   ttl = tonumber(cur[5]) or ttl
@@ -90,13 +91,13 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local job = jobJson(q.queue, id, cur[3] or '', attempts)
   local data
   if completed then
-    if finalize(key, q.completed, id, ttl, q.now, { 'status', status, 'result', payload, 'finishedAt', q.now }, cur[8]) then
+    if finalize(key, q.completed, id, ttl, q.now, { 'status', status, 'result', payload, 'finishedAt', q.now }, ties) then
       q.touched[q.completed] = true
     end
     data = completedData(job, payload, q.now, q.dataCap)
   else
     if ttl > 0 then keepError(key, attempts, payload, q.now) end
-    if finalize(key, q.failed, id, ttl, q.now, { 'status', status, 'error', payload, 'finishedAt', q.now }, cur[8]) then
+    if finalize(key, q.failed, id, ttl, q.now, { 'status', status, 'error', payload, 'finishedAt', q.now }, ties) then
       q.touched[q.failed] = true
     end
     data = failedData(job, payload, q.now, q.dataCap)
@@ -108,7 +109,8 @@ end
 
 local function writeRelease(q, key, id, token, reason, ttl, mode)
   local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy', 'dedupeKey',
-    'cancelReason')
+    'cancelReason', 'logsKey')
+  local ties = { dedupeKey = cur[8], logsKey = cur[10] }
   if not cur[1] and not cur[2] and not cur[6] then
     -- a release that failed the job with a TTL of 0 deleted the record: a retried call finds nothing
     if writeWithoutRecord(q, id, ttl) and mode ~= M.free then return R.failed, 0, 0, '', '', '' end
@@ -123,7 +125,7 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
   if cur[1] ~= token or cur[2] ~= S.active or (mode == M.stalled and (lease or q.now) > q.now) then
     return R.refused, stalls, attempts, name, '', ''
   end
-  if cur[9] then return cancelRun(q, key, id, name, attempts, tonumber(cur[5]) or ttl, cur[9], cur[8]) end
+  if cur[9] then return cancelRun(q, key, id, name, attempts, tonumber(cur[5]) or ttl, cur[9], ties) end
   local ranAs = attempts
   if mode ~= M.stalled then attempts = math.max(attempts - 1, 0) end
   if mode ~= M.free then stalls = stalls + 1 end
@@ -134,7 +136,7 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
     local err = freshStallError(stalls, q.maxStalls, mode)
     keepError(key, ranAs, err, q.now)
     if finalize(key, q.failed, id, tonumber(cur[5]) or ttl, q.now,
-      { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token }, cur[8]) then
+      { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token }, ties) then
       q.touched[q.failed] = true
     end
     emit(q.events, q.cap, E.failed, id, failedData(job, err, q.now, q.dataCap))
@@ -153,10 +155,10 @@ end
 
 -- The supervisor stopped a run because its job was asked to cancel (queue.cancel).
 local function writeCancel(q, key, id, token, ttl)
-  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', 'failedTtlMs', 'dedupeKey', 'cancelReason')
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', 'failedTtlMs', 'dedupeKey', 'cancelReason', 'logsKey')
   if not cur[1] and not cur[2] and not cur[3] then return R.gone, 0, 0, '', '', '' end
   local attempts = tonumber(cur[4]) or 0
   if cur[1] == token and cur[2] == S.canceled then return R.canceled, 0, attempts, cur[3] or '', '', '' end
   if cur[1] ~= token or cur[2] ~= S.active then return R.refused, 0, attempts, cur[3] or '', '', '' end
-  return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[5]) or ttl, cur[7] or '', cur[6])
+  return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[5]) or ttl, cur[7] or '', { dedupeKey = cur[6], logsKey = cur[8] })
 end
