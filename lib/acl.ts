@@ -21,7 +21,7 @@ const CONNECTION_COMMANDS = [
 ];
 
 const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
-  producer: ['brokkrEnqueue', 'brokkrCounts'],
+  producer: ['brokkrEnqueue', 'brokkrCounts', 'brokkrDepLink', 'brokkrDepResolve'],
   admin: [
     'brokkrEnqueue',
     'brokkrCounts',
@@ -33,15 +33,31 @@ const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
     'brokkrScheduleRemove',
     'brokkrFlow',
     'brokkrCancel',
+    'brokkrDepLink',
+    'brokkrDepResolve',
+    'brokkrHandoffRead',
+    'brokkrHandoffDone',
   ],
-  supervisor: ['brokkrTurn', 'brokkrRenew', 'brokkrExpired', 'brokkrWake', 'brokkrScheduleAdvance', 'brokkrSchedulesStale', 'brokkrNotes'],
+  supervisor: [
+    'brokkrTurn',
+    'brokkrRenew',
+    'brokkrExpired',
+    'brokkrWake',
+    'brokkrScheduleAdvance',
+    'brokkrSchedulesStale',
+    'brokkrNotes',
+    'brokkrDepResolve',
+    'brokkrHandoffRead',
+    'brokkrHandoffDone',
+  ],
 };
 
 /** Commands a role sends outside scripts. */
 const ROLE_COMMANDS: Record<AclRole, readonly string[]> = {
-  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules(), the flow settings, getLogs
-  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers', 'lrange'],
-  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers', 'lrange'],
+  // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules(), the flow settings, getLogs,
+  // whether a dependency exists
+  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers', 'lrange', 'exists'],
+  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers', 'lrange', 'exists'],
   // the blocking wait for work; CONFIG GET (the durability check at start) is left out on purpose
   // because a supervisor refused it only skips that check
   supervisor: ['bzpopmin'],

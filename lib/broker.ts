@@ -3,6 +3,7 @@ import type { SerializedError } from './errors';
 import type { StreamEvent } from './event-codec';
 import type { FlowChanges, FlowSettings } from './flow';
 import type { Dedupe } from './dedupe';
+import type { JobAddress } from './dependencies';
 import type { BrokerHealth } from './health';
 import type { JobCounts, JobInfo, JobOptions } from './job';
 import type { ScheduleInfo, ScheduleState, StoredSpec } from './schedule';
@@ -53,11 +54,30 @@ export interface Broker {
    */
   retryFailed(queue: string, ids: string[], limit: number, token: string): Promise<RetryOutcome>;
   /**
-   * Cancels a job (see cancel-17.lua); returns the status it had (null: no record). Waiting ones
+   * Cancels a job (see cancel-19.lua); returns the status it had (null: no record). Waiting ones
    * end canceled at once; an active one is asked to stop; a finished one is left alone. `ttlMs`:
    * how long the canceled record is kept when the job set no failedTtlMs.
    */
   cancel(queue: string, id: string, reason: string, ttlMs: number): Promise<JobStatus | null>;
+  /**
+   * Makes job `id` of `queue` a dependency of the job `dependentRef` names (keys.ts depRef); a
+   * finished job answers with its outcome instead (see dep-link-3.lua).
+   */
+  linkDependency(queue: string, id: string, dependentRef: string): Promise<DependencyLink>;
+  /** Delivers a finished dependency's outcome to dependent `id` of `queue` (once; see dep-resolve-18.lua). */
+  resolveDependency(
+    queue: string,
+    id: string,
+    depRef: string,
+    status: string,
+    outcome: string,
+  ): Promise<{ state: string; handoff: boolean }>;
+  /** Finished jobs of the queue whose dependents have yet to be told, at most `limit`. */
+  handoffPending(queue: string, limit: number): Promise<HandoffItem[]>;
+  /** Their dependents have been told: the records get their own TTL back. */
+  handoffDone(queue: string, ids: string[]): Promise<void>;
+  /** Whether each job has a record. */
+  jobsExist(queue: string, ids: string[]): Promise<boolean[]>;
   /** Which of the jobs `among` were asked to cancel, with the reasons (usually none). */
   cancelRequests(queue: string, among: ReadonlySet<string>): Promise<Map<string, string>>;
   /** Progress and log lines of runs, each written only while its run holds the job; says which were. */
@@ -109,6 +129,8 @@ export interface Broker {
    * normally (a lease it took comes back with it) before this resolves.
    */
   endWaits(): Promise<void>;
+  /** Ends this supervisor's blocking wait on one queue now (it returns as if woken by nothing); resolves when asked. */
+  endWait(queue: string): Promise<void>;
   /** Ends pending blocking calls at once (they reject) and keeps the command connection open. */
   interruptBlocking(): Promise<void>;
   close(): Promise<void>;
@@ -167,6 +189,17 @@ export interface NoteWrite extends Run {
   logs: string[];
 }
 
+export type DependencyLink = { state: 'missing' | 'linked' } | { state: 'finished'; status: string; outcome: string };
+
+/** A finished job with dependents to tell: its outcome (includes/deps.lua outcomeJson) and their refs. */
+export interface HandoffItem {
+  id: string;
+  /** '' when its record is gone */
+  status: string;
+  outcome: string;
+  dependents: string[];
+}
+
 export interface EnqueueOutcome {
   id: string;
   deduplicated: boolean;
@@ -180,6 +213,8 @@ export interface NewJob {
   opts: JobOptions;
   /** the caller chose the id (job option jobId) */
   chosenId?: boolean;
+  /** the jobs it waits for (they must exist, or be in the same call; those of other queues linked first) */
+  dependsOn?: JobAddress[];
   dedupe?: Dedupe;
   /** when it becomes runnable: at `runAt` (epoch ms), or `delayMs` after the broker's clock now; neither: now */
   runAt?: number;
@@ -209,6 +244,8 @@ export interface LeasedJob {
   /** lower runs first */
   priority: number;
   group?: string;
+  /** JSON array of the outcomes of the jobs it depended on (see ctx.dependencies) */
+  dependencies?: string;
 }
 
 export interface LeaseRequest {
@@ -272,6 +309,8 @@ export interface TurnResult {
   paused: boolean;
   /** the queue has a concurrency or rate limit: lease only for free threads, never ahead */
   limited: boolean;
+  /** a job written has dependents to tell: run the hand-off (see lib/handoff.ts) */
+  handoff?: boolean;
   /** waitForWork only: the marker woke it (rather than the time running out) */
   woken?: boolean;
 }

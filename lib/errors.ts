@@ -24,6 +24,7 @@ export const ErrorCodes = {
   JOB_STATE: 'BRK_JOB_STATE',
   RATE_LIMITED: 'BRK_RATE_LIMITED',
   JOB_CANCELED: 'BRK_JOB_CANCELED',
+  DEPENDENCY_FAILED: 'BRK_DEPENDENCY_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

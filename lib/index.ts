@@ -9,6 +9,7 @@ export type { ScheduleInfo, ScheduleSpec, StoredSpec } from './schedule';
 export type { Logger } from './logger';
 export type { GroupLimits, RateLimit } from './flow';
 export type { Dedupe, DedupeMode } from './dedupe';
+export type { DependencyOutcome, DependencyPolicy, DependencyRef } from './dependencies';
 export type {
   ActiveEvent,
   CanceledEvent,

@@ -1,6 +1,7 @@
 import type { NewJob } from './broker';
 import { checkBackoff } from './backoff';
 import { checkDedupe, checkJobId } from './dedupe';
+import { checkDependencyPolicy, checkDependsOn, type DependencyRef } from './dependencies';
 import { ValidationError } from './errors';
 import { checkGroup, checkPriority } from './flow';
 import { type JobOptions, STORED_OPTIONS } from './job';
@@ -8,9 +9,9 @@ import { type JobOptions, STORED_OPTIONS } from './job';
 /** Checks of what callers pass to Queue methods: job options, schedule ids, counts. */
 
 const TIME_OPTIONS = ['delayMs', 'runAt'] as const;
-const OTHER_OPTIONS = ['attempts', 'backoff', 'group', 'jobId', 'dedupe'] as const;
+const OTHER_OPTIONS = ['attempts', 'backoff', 'group', 'jobId', 'dedupe', 'dependsOn', 'onDependencyFailure'] as const;
 
-type CheckedOptions = Pick<NewJob, 'opts' | 'runAt' | 'delayMs' | 'dedupe'> & { jobId?: string };
+type CheckedOptions = Pick<NewJob, 'opts' | 'runAt' | 'delayMs' | 'dedupe'> & { jobId?: string; dependsOn?: DependencyRef[] };
 
 /** Checks job options; the stored ones go to `opts`, the time ones become when the job may run. */
 export function checkJobOptions(opts: unknown, where: string): CheckedOptions {
@@ -31,6 +32,14 @@ export function checkJobOptions(opts: unknown, where: string): CheckedOptions {
     if (key === 'dedupe') {
       const delayMs = (opts as JobOptions).delayMs;
       out.dedupe = checkDedupe(raw, where, typeof delayMs === 'number' && delayMs > 0);
+      continue;
+    }
+    if (key === 'dependsOn') {
+      out.dependsOn = checkDependsOn(raw, where);
+      continue;
+    }
+    if (key === 'onDependencyFailure') {
+      out.opts.onDependencyFailure = checkDependencyPolicy(raw, where);
       continue;
     }
     if (key === 'group') {
@@ -59,6 +68,10 @@ export function checkJobOptions(opts: unknown, where: string): CheckedOptions {
   }
   if (out.runAt !== undefined && out.delayMs !== undefined)
     throw new ValidationError(`${where}job options "delayMs" and "runAt" cannot be used together`);
+  if (out.dependsOn && (out.runAt !== undefined || out.delayMs !== undefined))
+    throw new ValidationError(
+      `${where}job option "dependsOn" cannot be used with "delayMs" or "runAt": a dependent runs once its dependencies are done`,
+    );
   return out;
 }
 

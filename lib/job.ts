@@ -1,5 +1,6 @@
 import type { Backoff } from './backoff';
 import type { Dedupe } from './dedupe';
+import type { DependencyPolicy, DependencyRef, JobAddress } from './dependencies';
 import type { SerializedError } from './errors';
 import type { JobStatus, ListedStatus } from './states';
 
@@ -28,6 +29,13 @@ export interface JobOptions {
   jobId?: string;
   /** Ignore or merge new jobs that carry the same key (see Dedupe). */
   dedupe?: Dedupe;
+  /**
+   * The job stays `deferred` until every job named here has completed, then it is queued: ids of
+   * this queue, { queue, id } of others, or ids of jobs in the same enqueueBulk call.
+   */
+  dependsOn?: DependencyRef[];
+  /** When a dependency fails or is canceled: 'fail' (default), 'cancel', or 'ignore' (run anyway). */
+  onDependencyFailure?: DependencyPolicy;
 }
 
 /** The job options stored as numeric hash fields: one list, so enqueue and reads agree. */
@@ -73,5 +81,5 @@ export interface JobInfo<Data = unknown, Result = unknown> extends Omit<JobRef, 
   finishedAt?: number;
   /** The last value its handler passed to ctx.progress (of any run). */
   progress?: unknown;
-  opts: StoredOptions & Pick<JobOptions, 'attempts' | 'backoff' | 'group'>;
+  opts: StoredOptions & Pick<JobOptions, 'attempts' | 'backoff' | 'group' | 'onDependencyFailure'> & { dependsOn?: JobAddress[] };
 }

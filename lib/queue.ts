@@ -4,7 +4,7 @@ import { PASS_SIZE } from './redis/registries';
 import { checkScheduleSpec, nextTick, type ScheduleInfo, type ScheduleSpec } from './schedule';
 import { LISTED_STATUSES, type ListedStatus } from './states';
 import { uuidv7 } from './id';
-import type { Broker, NewJob } from './broker';
+import type { Broker } from './broker';
 import type { JobCounts, JobInfo, JobOptions, JobRef } from './job';
 import { checkCount, checkJobOptions, checkScheduleId, describeValue } from './job-options';
 import {
@@ -17,17 +17,14 @@ import {
   groupLimitFields,
   type RateLimit,
 } from './flow';
-import { findUnfaithfulJson } from './json';
 import { RedisBroker } from './redis/broker';
 import { clientName } from './redis/keys';
+import { dependencyOrder } from './dependencies';
+import { type BulkJob, linkDependencies, prepareJob } from './new-jobs';
+export type { BulkJob };
+import { handOff } from './handoff';
 import { ResultWaiter } from './result-waiter';
 import { isRetryable, withRetry } from './retry';
-
-export interface BulkJob<Data> {
-  name: string;
-  data: Data;
-  opts?: JobOptions;
-}
 
 export interface WaitOptions {
   /** Give up after this long with WaitTimeoutError; 0 waits without limit. @default 0 */
@@ -86,14 +83,22 @@ export class Queue<Data = unknown, Result = unknown> {
   async enqueueBulk(jobs: BulkJob<Data>[]): Promise<JobRef[]> {
     this.assertOpen();
     if (!Array.isArray(jobs)) throw new ValidationError('enqueueBulk expects an array of { name, data, opts? }');
-    const prepared = jobs.map((job, i) => this.prepare(job, jobs.length === 1 ? '' : `jobs[${i}]: `));
+    const settings = { queue: this.name, maxPayloadBytes: this.maxPayloadBytes, defaults: this.defaultJobOptions };
+    const unordered = jobs.map((job, i) => prepareJob(job, jobs.length === 1 ? '' : `jobs[${i}]: `, settings));
+    // dependencies first, so that what is known at enqueue passes down the graph at once
+    const order = dependencyOrder(unordered, this.name);
+    const prepared = order.map((i) => unordered[i]!);
+    await linkDependencies(this.broker, this.name, prepared, (what, operation) => this.whileReachable(what, operation));
     // resending is safe: the ids are made here, and a job whose id exists is not created twice
     const durability = { replicas: this.waitForReplicas, timeoutMs: this.replicaWaitMs };
     const callToken = uuidv7();
     const { standing, replicas } = await this.whileReachable('enqueue', () =>
       this.broker.enqueue(this.name, prepared, durability, callToken),
     );
-    const refs = prepared.map(({ name }, i) => ({ ...standing[i]!, queue: this.name, name }));
+    const refs: JobRef[] = new Array(jobs.length);
+    order.forEach((original, i) => {
+      refs[original] = { ...standing[i]!, queue: this.name, name: prepared[i]!.name };
+    });
     if (replicas < this.waitForReplicas) {
       const message = `enqueue: the jobs are written on the master, but ${replicas} of the ${this.waitForReplicas} replica(s) asked for (waitForReplicas) confirmed them within ${this.replicaWaitMs} ms; a failover now could lose them`;
       throw new ReplicationError(message, refs);
@@ -185,6 +190,8 @@ export class Queue<Data = unknown, Result = unknown> {
     if (status === null) throw new JobNotFoundError(id, `queue ${this.name} has no record of it (never enqueued, expired or removed)`);
     if (status === 'active') return 'canceling';
     if (status === 'completed' || status === 'failed') throw new JobStateError(id, status, `cancel: job ${id} has already ${status}`);
+    // jobs that depend on it learn now (else the queue's supervisors would tell them later)
+    await this.whileReachable('cancel', () => handOff(this.broker, this.name));
     return 'canceled';
   }
 
@@ -291,10 +298,11 @@ export class Queue<Data = unknown, Result = unknown> {
     if (typeof opts === 'object' && opts !== null && ('delayMs' in opts || 'runAt' in opts)) {
       throw new ValidationError('schedule: job options "delayMs" and "runAt" do not apply: the schedule says when each tick runs');
     }
-    if (typeof opts === 'object' && opts !== null && ('jobId' in opts || 'dedupe' in opts)) {
-      throw new ValidationError('schedule: job options "jobId" and "dedupe" do not apply: each tick makes a job of its own');
+    if (typeof opts === 'object' && opts !== null && ('jobId' in opts || 'dedupe' in opts || 'dependsOn' in opts)) {
+      throw new ValidationError('schedule: job options "jobId", "dedupe" and "dependsOn" do not apply: each tick makes a job of its own');
     }
-    const job = this.prepare({ name, data, opts }, 'schedule: ');
+    const settings = { queue: this.name, maxPayloadBytes: this.maxPayloadBytes, defaults: this.defaultJobOptions };
+    const job = prepareJob({ name, data, opts }, 'schedule: ', settings);
     const now = Date.now();
     // an interval schedule without startAt is anchored at its first tick, so every process plans the same ticks
     const anchor = stored.everyMs !== undefined && stored.startAt === undefined ? now + stored.everyMs : null;
@@ -360,34 +368,6 @@ export class Queue<Data = unknown, Result = unknown> {
         err,
       );
     }
-  }
-
-  private prepare(job: BulkJob<Data>, where: string): NewJob {
-    if (typeof job !== 'object' || job === null) throw new ValidationError(`${where}each job must be an object { name, data, opts? }`);
-    const { name, data, opts = {} } = job;
-    if (typeof name !== 'string' || name.length === 0) {
-      throw new ValidationError(`${where}job name must be a non-empty string, got ${JSON.stringify(name) ?? String(name)}`);
-    }
-    const problem = findUnfaithfulJson(data, 'data');
-    if (problem) throw new ValidationError(`${where}job data cannot be stored as JSON: ${problem}`);
-    const json = JSON.stringify(data);
-    const bytes = Buffer.byteLength(json);
-    if (bytes > this.maxPayloadBytes) {
-      throw new ValidationError(`${where}job data is ${bytes} bytes as JSON, over the limit of ${this.maxPayloadBytes} (maxPayloadBytes)`);
-    }
-    const { jobId, ...checked } = checkJobOptions(this.withDefaults(opts), where);
-    return { id: jobId ?? uuidv7(), chosenId: jobId !== undefined, name, data: json, ...checked };
-  }
-
-  /** The job's own options over the queue's defaults; a job that sets when it runs drops the default's timing. */
-  private withDefaults(opts: JobOptions): JobOptions {
-    if (typeof opts !== 'object' || opts === null) return opts;
-    const defaults = { ...this.defaultJobOptions };
-    if (opts.delayMs !== undefined || opts.runAt !== undefined) {
-      delete defaults.delayMs;
-      delete defaults.runAt;
-    }
-    return { ...defaults, ...opts };
   }
 
   private assertOpen(): void {

@@ -9,7 +9,7 @@ export const JOB_STATUSES = ['queued', 'active', 'completed', 'failed', 'delayed
 /**
  * queued: ready to run; active: leased to a supervisor; completed / failed: final; delayed: runs
  * at a due time; retrying: a try failed and the next one runs at a due time; canceled: final,
- * by queue.cancel(). deferred is reserved for dependencies.
+ * by queue.cancel(); deferred: waits for the jobs it depends on (dependsOn) to complete.
  */
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
@@ -19,6 +19,7 @@ export const LISTED_STATUSES = [
   'active',
   'delayed',
   'retrying',
+  'deferred',
   'completed',
   'failed',
   'canceled',
@@ -36,6 +37,12 @@ export const TRANSITIONS = {
   /** enqueue: a new record */
   create: { from: [], to: 'queued' },
   createDelayed: { from: [], to: 'delayed' },
+  /** enqueue with dependsOn: waits until its dependencies are done */
+  createDeferred: { from: [], to: 'deferred' },
+  /** its last dependency completed (or failed, with onDependencyFailure 'ignore') */
+  unblock: { from: ['deferred'], to: 'queued' },
+  /** a dependency failed or was canceled, with onDependencyFailure 'fail' */
+  dependencyFailed: { from: ['deferred'], to: 'failed' },
   /** a due delayed or retrying job becomes runnable */
   promote: { from: ['delayed', 'retrying'], to: 'queued' },
   /** a supervisor takes the job with a lease */
@@ -51,7 +58,7 @@ export const TRANSITIONS = {
   /** put back too often: past maxStalls */
   stallFail: { from: ['active'], to: 'failed' },
   /** queue.cancel(): at once when waiting; an active job once its run has stopped */
-  cancel: { from: ['queued', 'delayed', 'retrying', 'active'], to: 'canceled' },
+  cancel: { from: ['queued', 'delayed', 'retrying', 'active', 'deferred'], to: 'canceled' },
 } as const satisfies Record<string, { from: readonly JobStatus[]; to: JobStatus }>;
 
 export type TransitionName = keyof typeof TRANSITIONS;

@@ -126,7 +126,9 @@ describe('dedupe', () => {
       await expect(q.enqueue('echo', 1, opts as never)).rejects.toThrow(ValidationError);
       await expect(q.enqueue('echo', 1, opts as never)).rejects.toThrow(message);
     }
-    await expect(q.schedule('s', { everyMs: 1000 }, 'echo', 1, { jobId: 'x' })).rejects.toThrow('"jobId" and "dedupe" do not apply');
+    await expect(q.schedule('s', { everyMs: 1000 }, 'echo', 1, { jobId: 'x' })).rejects.toThrow(
+      'do not apply: each tick makes a job of its own',
+    );
     expect((await q.getCounts()).queued).toBe(0);
   });
 });

@@ -51,7 +51,7 @@ describe('the public API', () => {
     const housekeeping = (queue: Queue<{ to: string }, { delivered: boolean }>) => {
       expectTypeOf(queue.getCounts).returns.resolves.toEqualTypeOf<brokkr.JobCounts>();
       expectTypeOf<brokkr.JobCounts>().toEqualTypeOf<
-        Record<'queued' | 'active' | 'delayed' | 'retrying' | 'completed' | 'failed' | 'canceled', number>
+        Record<'queued' | 'active' | 'delayed' | 'retrying' | 'deferred' | 'completed' | 'failed' | 'canceled', number>
       >();
       expectTypeOf(queue.getJobs).returns.resolves.toEqualTypeOf<JobInfo<{ to: string }, { delivered: boolean }>[]>();
       expectTypeOf(queue.retry).returns.resolves.toBeVoid();

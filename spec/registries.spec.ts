@@ -13,7 +13,16 @@ describe('listing and counting jobs by status', () => {
     const first = await queue.enqueue('echo', 1);
     const second = await queue.enqueue('echo', 2);
     const later = await queue.enqueue('echo', 3, { delayMs: 60_000 });
-    expect(await queue.getCounts()).toEqual({ queued: 2, active: 0, delayed: 1, retrying: 0, completed: 0, failed: 0, canceled: 0 });
+    expect(await queue.getCounts()).toEqual({
+      queued: 2,
+      active: 0,
+      delayed: 1,
+      retrying: 0,
+      deferred: 0,
+      completed: 0,
+      failed: 0,
+      canceled: 0,
+    });
     expect((await queue.getJobs({ status: 'queued' })).map((j) => j.id)).toEqual([first.id, second.id]);
     expect((await queue.getJobs({ status: 'queued', offset: 1, limit: 1 })).map((j) => j.id)).toEqual([second.id]);
     expect((await queue.getJobs({ status: 'delayed' })).map((j) => [j.id, j.status])).toEqual([[later.id, 'delayed']]);
@@ -31,7 +40,16 @@ describe('listing and counting jobs by status', () => {
       10_000,
       'every status to be reached',
     );
-    expect(await queue.getCounts()).toEqual({ queued: 0, active: 1, delayed: 1, retrying: 1, completed: 2, failed: 1, canceled: 0 });
+    expect(await queue.getCounts()).toEqual({
+      queued: 0,
+      active: 1,
+      delayed: 1,
+      retrying: 1,
+      deferred: 0,
+      completed: 2,
+      failed: 1,
+      canceled: 0,
+    });
     expect((await queue.getJobs({ status: 'failed' })).map((j) => j.id)).toEqual([failing.id]);
     expect((await queue.getJobs({ status: 'retrying' })).map((j) => [j.id, j.status])).toEqual([[retrying.id, 'retrying']]);
     expect((await queue.getJobs({ status: 'active' })).map((j) => j.id)).toEqual([running.id]);

@@ -118,7 +118,7 @@ function writeFor(kind: Kind, id: string, token: string, ttlMs = 60_000): Write 
   return { kind: 'release', id, token, mode, reason: 'thread-replaced', ttlMs };
 }
 
-describe('turn-18.lua writes, status x token x kind -> reply', () => {
+describe('turn-19.lua writes, status x token x kind -> reply', () => {
   it.each(TABLE.map((r) => [`${r.status} + ${r.token === OWN ? 'own' : 'other'} token + ${r.kind} -> ${r.reply}`, r] as const))(
     '%s',
     async (_label, r) => {
@@ -140,7 +140,7 @@ describe('turn-18.lua writes, status x token x kind -> reply', () => {
   });
 });
 
-describe('turn-18.lua leases', () => {
+describe('turn-19.lua leases', () => {
   it('leases queued ids, drops missing ones and skips ids whose record is not queued', async () => {
     const queue = uniqueQueue('lease');
     const k = queueKeys('brokkr', queue);

@@ -28,6 +28,8 @@ export interface PoolJob {
   attempt: number;
   /** 0: no limit */
   timeoutMs: number;
+  /** JSON array of the outcomes of the jobs it depended on */
+  dependencies?: string;
 }
 
 /** Where the pool pulls its jobs from, and whom it tells what became of them. */
@@ -310,6 +312,7 @@ export class JobPool<J extends PoolJob> {
         data: job.data,
         attempt: job.attempt,
         timeoutMs: job.timeoutMs,
+        dependencies: job.dependencies ?? '',
       });
     }
     session.asked = 0;

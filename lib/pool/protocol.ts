@@ -71,6 +71,8 @@ export interface RunTask {
   attempt: number;
   /** 0: no limit */
   timeoutMs: number;
+  /** JSON array of the outcomes of the jobs it depended on ('' : none) */
+  dependencies: string;
 }
 
 export type Hello = { hello: true; threadId: number; names: string[] } | { hello: true; threadId: number; error: SerializedError };
@@ -121,13 +123,13 @@ export interface CancelRun {
  * four jobs), and JSON.stringify/parse run as native code on either side.
  */
 
-const TASK_WIDTH = 8;
+const TASK_WIDTH = 9;
 const OUTCOME_WIDTH = 4;
 const REPLY_KINDS = ['completed', 'failed', 'timeout', 'rate-limited'] as const;
 
 export function encodeBatch(batch: Batch): string {
   const flat: unknown[] = [batch.seq];
-  for (const t of batch.jobs) flat.push(t.runId, t.slot, t.id, t.queue, t.name, t.data, t.attempt, t.timeoutMs);
+  for (const t of batch.jobs) flat.push(t.runId, t.slot, t.id, t.queue, t.name, t.data, t.attempt, t.timeoutMs, t.dependencies);
   return JSON.stringify(flat);
 }
 
@@ -144,6 +146,7 @@ export function decodeBatch(text: string): Batch {
       data: flat[i + 5] as string,
       attempt: flat[i + 6] as number,
       timeoutMs: flat[i + 7] as number,
+      dependencies: flat[i + 8] as string,
     });
   }
   return { seq: flat[0] as number, jobs };

@@ -15,6 +15,7 @@ import {
 import { findUnfaithfulJson } from '../json';
 import type { RunReply, RunTask, ThreadData } from './protocol';
 import type { RunNotesOut } from './run-notes';
+import type { DependencyOutcome } from '../dependencies';
 
 /** What a handler receives besides its data. */
 export interface JobContext {
@@ -42,6 +43,11 @@ export interface JobContext {
   progress(value: unknown): void;
   /** Appends a line to the job's log (queue.getLogs); returns at once, written like progress. */
   log(line: string): void;
+  /**
+   * What became of the jobs it depended on (dependsOn), keyed by job id: a completed one's result,
+   * or a failed or canceled one's error (onDependencyFailure 'ignore'). {} without dependsOn.
+   */
+  dependencies(): Promise<Record<string, DependencyOutcome>>;
 }
 
 export type Handler<Data = unknown, Result = unknown> = (data: Data, ctx: JobContext) => Result | Promise<Result>;
@@ -200,6 +206,10 @@ export function run(task: RunTask, notes: RunNotesOut): Promise<RunReply> {
       },
       log(line: string): void {
         if (!settled) notes.log(task.slot, task.runId, line);
+      },
+      dependencies: async () => {
+        const list = task.dependencies === '' ? [] : (JSON.parse(task.dependencies) as DependencyOutcome[]);
+        return Object.fromEntries(list.map((outcome) => [outcome.id, outcome]));
       },
     };
     if (task.timeoutMs > 0) {

@@ -1,7 +1,9 @@
 import type {
   Broker,
   DurabilitySettings,
+  DependencyLink,
   EnqueueOutcome,
+  HandoffItem,
   NoteWrite,
   EventCursor,
   JobOutcome,
@@ -17,11 +19,13 @@ import type {
 import { Cluster } from 'ioredis';
 import type { FlowChanges, FlowSettings } from '../flow';
 import { FlowStore } from './flow-store';
+import { DependencyStore } from './dependency-store';
 import { enqueueJobs } from './enqueue';
+import { cursorReached, decodeXread, readDurabilitySettings } from './event-stream';
 import { JobNotesStore } from './job-notes';
 import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
-import { decodeStreamEvent, type StreamEvent } from '../event-codec';
+import type { StreamEvent } from '../event-codec';
 import { BrokerHealth } from '../health';
 import { uuidv7 } from '../id';
 import type { JobCounts, JobInfo } from '../job';
@@ -81,6 +85,7 @@ export class RedisBroker implements Broker {
   private readonly schedules: ScheduleStore;
   private readonly flow: FlowStore;
   private readonly notes: JobNotesStore;
+  private readonly deps: DependencyStore;
   private closing = false;
   private lastSocketError: string | null = null;
 
@@ -92,6 +97,7 @@ export class RedisBroker implements Broker {
     this.schedules = new ScheduleStore(this.redis, (operation) => this.call(operation));
     this.flow = new FlowStore(this.redis, (operation) => this.call(operation), this.policy.eventsMaxLen);
     this.notes = new JobNotesStore(this.redis, (operation) => this.call(operation));
+    this.deps = new DependencyStore(this.redis, (operation) => this.call(operation), this.policy);
   }
 
   keys(queue: string): QueueKeys {
@@ -109,7 +115,9 @@ export class RedisBroker implements Broker {
     durability?: { replicas: number; timeoutMs: number },
     callToken: string = uuidv7(),
   ): Promise<{ standing: EnqueueOutcome[]; replicas: number }> {
-    return enqueueJobs(this.redis, this.keys(queue), jobs, durability, callToken, (operation, blockMs) => this.call(operation, blockMs));
+    return enqueueJobs(this.redis, this.keys(queue), queue, this.policy, jobs, durability, callToken, (operation, blockMs) =>
+      this.call(operation, blockMs),
+    );
   }
 
   turn(queue: string, writes: Write[], lease: LeaseRequest | null): Promise<TurnResult> {
@@ -153,6 +161,11 @@ export class RedisBroker implements Broker {
     await Promise.race([ended, new Promise((r) => setTimeout(r, this.options.commandTimeoutMs).unref())]);
   }
 
+  async endWait(queue: string): Promise<void> {
+    const ttl = BLOCK_LIMIT_MS + this.options.commandTimeoutMs;
+    await this.call(() => this.redis.brokkrWake(1, this.keys(queue).wake(this.waiterId()), ttl));
+  }
+
   async renew(queue: string, runs: Run[], leaseMs: number): Promise<string[]> {
     const k = this.keys(queue);
     const keys = [k.active, ...runs.map((r) => k.job(r.id))];
@@ -191,6 +204,26 @@ export class RedisBroker implements Broker {
 
   remove(queue: string, id: string): Promise<JobStatus | null> {
     return this.registries.remove(this.keys(queue), id);
+  }
+
+  linkDependency(queue: string, id: string, dependentRef: string): Promise<DependencyLink> {
+    return this.deps.link(queue, this.keys(queue), id, dependentRef);
+  }
+
+  resolveDependency(queue: string, id: string, depRef: string, status: string, outcome: string) {
+    return this.deps.resolve(queue, this.keys(queue), id, depRef, status, outcome);
+  }
+
+  handoffPending(queue: string, limit: number): Promise<HandoffItem[]> {
+    return this.deps.pending(queue, this.keys(queue), limit);
+  }
+
+  handoffDone(queue: string, ids: string[]): Promise<void> {
+    return this.deps.done(this.keys(queue), ids);
+  }
+
+  jobsExist(queue: string, ids: string[]): Promise<boolean[]> {
+    return this.deps.exist(this.keys(queue), ids);
   }
 
   cancelRequests(queue: string, among: ReadonlySet<string>): Promise<Map<string, string>> {
@@ -267,37 +300,16 @@ export class RedisBroker implements Broker {
   async readEvents(queue: string, cursor: EventCursor, blockMs: number): Promise<{ cursor: EventCursor; events: StreamEvent[] }> {
     const conn = this.blockingConnection(`events:${queue}`);
     const reply = await this.call(() => conn.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, cursor), blockMs);
-    const events: StreamEvent[] = [];
-    let last: string = cursor;
-    for (const [, entries] of reply ?? []) {
-      for (const [id, flat] of entries) {
-        last = id;
-        const fields: Record<string, string> = {};
-        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-        const event = decodeStreamEvent(fields);
-        if (event) events.push(event);
-      }
-    }
-    return { cursor: last as EventCursor, events };
+    return decodeXread(reply as Parameters<typeof decodeXread>[0], cursor);
   }
 
   /** True once `cursor` is at or past `target` (both from this broker). */
   reached(cursor: EventCursor, target: EventCursor): boolean {
-    const [cm = 0, cs = 0] = cursor.split('-').map(Number);
-    const [tm = 0, ts = 0] = target.split('-').map(Number);
-    return cm !== tm ? cm > tm : cs >= ts;
+    return cursorReached(cursor, target);
   }
 
   async durabilitySettings(): Promise<DurabilitySettings | null> {
-    try {
-      const reply = (await this.call(() => this.redis.config('GET', 'appendonly', 'maxmemory-policy'))) as string[];
-      const settings: Record<string, string> = {};
-      for (let i = 0; i + 1 < reply.length; i += 2) settings[reply[i]!] = reply[i + 1]!;
-      return { persistent: settings.appendonly === 'yes', evictionPolicy: settings['maxmemory-policy'] ?? null };
-    } catch (err) {
-      if (err instanceof BrokerUnavailableError) throw err;
-      return null; // managed services often disable CONFIG
-    }
+    return readDurabilitySettings(this.redis, (operation) => this.call(operation));
   }
 
   async interruptBlocking(): Promise<void> {

@@ -1,7 +1,8 @@
 import { Cluster } from 'ioredis';
-import type { EnqueueOutcome, NewJob } from '../broker';
+import type { EnqueueOutcome, NewJob, WritePolicy } from '../broker';
+import { unknownDependency } from '../dependencies';
 import type { RedisClient } from './connection';
-import type { QueueKeys } from './keys';
+import { parseDepRef, type QueueKeys } from './keys';
 import { enqueueArguments } from './script-args';
 import type { WithScripts } from './scripts';
 
@@ -11,29 +12,36 @@ export const ENQUEUE_CHUNK = 1000;
 type Call = <T>(operation: () => Promise<T>, blockMs?: number) => Promise<T>;
 
 /**
- * enqueue-12.lua over chunks of jobs; with `durability`, each chunk is followed by WAIT on the
+ * enqueue-17.lua over chunks of jobs; with `durability`, each chunk is followed by WAIT on the
  * same connection, and the fewest replicas any chunk reached is reported. `call`: the broker's
  * error handling.
  */
 export async function enqueueJobs(
   redis: WithScripts<RedisClient>,
   k: QueueKeys,
+  queue: string,
+  policy: WritePolicy,
   jobs: NewJob[],
   durability: { replicas: number; timeoutMs: number } | undefined,
   callToken: string,
   call: Call,
 ): Promise<{ standing: EnqueueOutcome[]; replicas: number }> {
   const standing: EnqueueOutcome[] = [];
-  const note = (chunk: NewJob[], replies: unknown) => {
+  const note = (chunk: NewJob[], reply: unknown) => {
+    const [verdict, ...replies] = reply as string[];
+    if (verdict === 'missing') {
+      const dep = parseDepRef(replies[0]!);
+      throw unknownDependency(dep.queue, dep.id);
+    }
     chunk.forEach((job, i) => {
-      const other = String((replies as unknown[])[i] ?? '');
+      const other = String(replies[i] ?? '');
       standing.push(other === '' ? { id: job.id, deduplicated: false } : { id: other, deduplicated: true });
     });
   };
   let replicas = Number.POSITIVE_INFINITY;
   for (let start = 0; start < jobs.length; start += ENQUEUE_CHUNK) {
     const chunk = jobs.slice(start, start + ENQUEUE_CHUNK);
-    const [keys, args] = enqueueArguments(k, chunk, callToken);
+    const [keys, args] = enqueueArguments(k, queue, policy, chunk, callToken);
     if (!durability || durability.replicas <= 0) {
       note(chunk, await call(() => redis.brokkrEnqueue(keys.length, ...keys, ...args)));
       continue;

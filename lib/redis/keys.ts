@@ -43,6 +43,10 @@ export interface QueueKeys {
   readonly completed: string;
   /** zset of failed job ids, scored by the time their record expires */
   readonly failed: string;
+  /** zset of deferred job ids (waiting for their dependencies), scored by when they were enqueued */
+  readonly deferred: string;
+  /** zset of finished jobs whose dependents have not all been told yet, scored by when they finished */
+  readonly handoff: string;
   /** zset of canceled job ids, scored by the time their record expires */
   readonly canceled: string;
   /** zset: ids of active jobs asked to cancel (the reason is on the record); their supervisors look here */
@@ -69,6 +73,13 @@ export interface QueueKeys {
   /** list of a job's log lines (ctx.log): its job key followed by `logsSuffix` */
   jobLogs(id: string): string;
   readonly logsSuffix: string;
+  /** hash of a dependent job: dependency ref (see depRef) -> that dependency's outcome JSON */
+  jobDeps(id: string): string;
+  /** set of a job's dependents, as refs */
+  jobDependents(id: string): string;
+  /** what a job key is followed by to name those two */
+  readonly depsSuffix: string;
+  readonly dependentsSuffix: string;
   /** zset one supervisor's waits also block on, so that it can end them itself (see wake-1.lua) */
   wake(waiter: string): string;
 }
@@ -79,6 +90,18 @@ export function clientName(prefix: string, role: 'queue' | 'supervisor', id: str
 }
 
 const LOGS_SUFFIX = ':logs';
+const DEPS_SUFFIX = ':deps';
+const DEPENDENTS_SUFFIX = ':dependents';
+
+/** A job named across queues, as dependency sets and hashes store it: queue names hold no whitespace. */
+export function depRef(queue: string, id: string): string {
+  return `${queue}\t${id}`;
+}
+
+export function parseDepRef(ref: string): { queue: string; id: string } {
+  const tab = ref.indexOf('\t');
+  return { queue: ref.slice(0, tab), id: ref.slice(tab + 1) };
+}
 
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}:`;
@@ -100,6 +123,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     retrying: `${base}retrying`,
     completed: `${base}completed`,
     failed: `${base}failed`,
+    deferred: `${base}deferred`,
+    handoff: `${base}handoff`,
     canceled: `${base}canceled`,
     canceling: `${base}canceling`,
     events: `${base}events`,
@@ -112,6 +137,10 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     job: (id: string) => jobPrefix + id,
     jobLogs: (id: string) => jobPrefix + id + LOGS_SUFFIX,
     logsSuffix: LOGS_SUFFIX,
+    jobDeps: (id: string) => jobPrefix + id + DEPS_SUFFIX,
+    jobDependents: (id: string) => jobPrefix + id + DEPENDENTS_SUFFIX,
+    depsSuffix: DEPS_SUFFIX,
+    dependentsSuffix: DEPENDENTS_SUFFIX,
     wake: (waiter: string) => `${base}wake:${waiter}`,
   };
   const flow = [k.wait, k.grouped, k.groups, k.groupsParked, k.groupOf, k.groupsRunning, k.control, k.rate, k.marker, k.active];

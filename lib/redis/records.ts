@@ -1,6 +1,7 @@
 import type { JobOutcome } from '../broker';
 import { CorruptJobError, type SerializedError } from '../errors';
 import type { Backoff } from '../backoff';
+import type { DependencyPolicy, JobAddress } from '../dependencies';
 import { type AttemptError, type JobInfo, type JobOptions, STORED_OPTIONS } from '../job';
 import type { RedisClient } from './connection';
 import { isJobStatus } from '../states';
@@ -28,6 +29,8 @@ export function jobFromHash<D, R>(queue: string, id: string, hash: Record<string
   if (hash.maxAttempts !== undefined) info.opts.attempts = Number(hash.maxAttempts);
   if (hash.backoff !== undefined) info.opts.backoff = parseStored<Backoff>(hash.backoff, `job ${id} backoff`);
   if (hash.group !== undefined) info.opts.group = hash.group;
+  if (hash.dependsOn !== undefined) info.opts.dependsOn = parseStored<JobAddress[]>(hash.dependsOn, `job ${id} dependsOn`);
+  if (hash.onDependencyFailure !== undefined) info.opts.onDependencyFailure = hash.onDependencyFailure as DependencyPolicy;
   for (const field of ['runAt', 'startedAt', 'finishedAt'] as const) {
     if (hash[field] !== undefined) info[field] = Number(hash[field]);
   }

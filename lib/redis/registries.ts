@@ -47,7 +47,7 @@ export class Registries {
   }
 
   async getCounts(k: QueueKeys): Promise<JobCounts> {
-    const keys = [k.wait, k.grouped, k.active, k.delayed, k.retrying, k.completed, k.failed, k.canceled];
+    const keys = [k.wait, k.grouped, k.active, k.delayed, k.retrying, k.deferred, k.completed, k.failed, k.canceled];
     const counts = (await this.run(() => this.redis.brokkrCounts(keys.length, ...keys))) as number[];
     return Object.fromEntries(LISTED_STATUSES.map((status, i) => [status, Number(counts[i])])) as JobCounts;
   }
@@ -66,9 +66,9 @@ export class Registries {
     return isJobStatus(status) ? status : null;
   }
 
-  /** See cancel-17.lua: the status the job had ('' : no record). */
+  /** See cancel-19.lua: the status the job had ('' : no record). */
   async cancel(queue: string, k: QueueKeys, id: string, reason: string, ttlMs: number, eventsMaxLen: number): Promise<string> {
-    const keys = [...k.flow, k.delayed, k.retrying, k.canceled, k.events, k.job(id), k.guard, k.canceling];
+    const keys = [...k.flow, k.delayed, k.retrying, k.canceled, k.events, k.job(id), k.guard, k.canceling, k.deferred, k.handoff];
     return String(
       await this.run(() => this.redis.brokkrCancel(keys.length, ...keys, id, reason, queue, ttlMs, eventsMaxLen, ...k.flowPrefixes)),
     );
@@ -90,9 +90,8 @@ export class Registries {
   }
 
   private setOf(k: QueueKeys, status: Exclude<ListedStatus, 'queued'>): string {
-    return { active: k.active, delayed: k.delayed, retrying: k.retrying, completed: k.completed, failed: k.failed, canceled: k.canceled }[
-      status
-    ];
+    const sets = { active: k.active, delayed: k.delayed, retrying: k.retrying, deferred: k.deferred };
+    return { ...sets, completed: k.completed, failed: k.failed, canceled: k.canceled }[status];
   }
 }
 

@@ -10,15 +10,15 @@ import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '
 
 const WRITE_WIDTH = 6;
 /** must match LEASE_WIDTH in lua/includes/lease.lua */
-const LEASE_WIDTH = 16;
-/** the turn's flow value (see turn-18.lua) */
+const LEASE_WIDTH = 17;
+/** the turn's flow value (see turn-19.lua) */
 const PAUSED = 1;
 const LIMITED = 2;
 
 type Flat = (string | number)[];
 
 export function decodeTurn(reply: unknown): TurnResult {
-  const [now, written, leases, nextDue, flow] = reply as [number, Flat, Flat, string | number, number];
+  const [now, written, leases, nextDue, flow, handedOff] = reply as [number, Flat, Flat, string | number, number, number];
   const result: TurnResult = {
     now: Number(now),
     written: decodeWrites(written),
@@ -27,6 +27,7 @@ export function decodeTurn(reply: unknown): TurnResult {
     nextDueAt: nextDue === '' || nextDue === undefined ? null : Number(nextDue),
     paused: flow === PAUSED,
     limited: flow === LIMITED,
+    handoff: Number(handedOff) === 1,
   };
   decodeLeases(leases, result.leased, result.dropped);
   return result;
@@ -78,6 +79,8 @@ function decodeLeases(flat: Flat, leased: LeasedJob[], dropped: DroppedId[]): vo
     job.failedTries = Number(flat[i + 13] ?? 0) || 0;
     const group = String(flat[i + 15] ?? '');
     if (group !== '') job.group = group;
+    const deps = String(flat[i + 16] ?? '');
+    if (deps !== '') job.dependencies = deps;
     leased.push(job);
   }
 }

@@ -11,14 +11,18 @@ import { luaConstants } from '../states';
  * with the constants of lib/states.ts (S, M, R, E), so no script spells a status or a reply.
  */
 const SCRIPT_FILES = {
-  brokkrEnqueue: 'enqueue-12.lua',
-  brokkrTurn: 'turn-18.lua',
+  brokkrEnqueue: 'enqueue-17.lua',
+  brokkrTurn: 'turn-19.lua',
   brokkrRenew: 'renew-1.lua',
   brokkrExpired: 'expired-5.lua',
   brokkrWake: 'wake-1.lua',
-  brokkrCounts: 'counts-8.lua',
-  brokkrCancel: 'cancel-17.lua',
+  brokkrCounts: 'counts-9.lua',
+  brokkrCancel: 'cancel-19.lua',
   brokkrNotes: 'notes-2.lua',
+  brokkrDepLink: 'dep-link-3.lua',
+  brokkrDepResolve: 'dep-resolve-18.lua',
+  brokkrHandoffRead: 'handoff-read-2.lua',
+  brokkrHandoffDone: 'handoff-done-2.lua',
   brokkrRetry: 'retry-12.lua',
   brokkrRemove: 'remove-16.lua',
   brokkrClean: 'clean-2.lua',

@@ -42,6 +42,8 @@ export interface FetchLoopHooks {
   paused(queueIndex: number, queue: string): void;
   leased(queueIndex: number, queue: string, jobs: LeasedJob[], dropped: DroppedId[]): void;
   written(pending: PendingWrite, result: WriteResult, now: number): void;
+  /** a job written has dependents to tell */
+  handoff(queue: string): void;
   error(err: unknown): void;
 }
 
@@ -61,8 +63,9 @@ export class FetchLoop {
   private readonly wakeup = new Wakeup();
   private readonly stopLatch = new Latch();
   private readonly abort = new AbortController();
-  /** blocking waits in flight, per queue */
+  /** blocking waits in flight, per queue, and how many jobs each would lease */
   private readonly waits = new Map<string, Promise<void>>();
+  private readonly waitCounts = new Map<string, number>();
   /** queues whose last lease came back short: waited on rather than asked again */
   private readonly drained = new Set<string>();
   /** per queue: when (local clock) its next delayed job is due */
@@ -279,6 +282,7 @@ export class FetchLoop {
       else this.drained.delete(queue);
     }
     this.noteDue(queue, result);
+    if (result.handoff) this.hooks.handoff(queue);
     if (result.leased.length > 0 || result.dropped.length > 0) this.hooks.leased(index, queue, result.leased, result.dropped);
   }
 
@@ -293,8 +297,12 @@ export class FetchLoop {
       const wait = this.broker.waitForWork(queue, count > 0 ? this.leaseRequest(count) : null, this.blockFor(queue)).then(
         (result) => {
           this.settleWait(queue, count);
-          // woken with no room to lease: the work is still there, for the next pass to lease
-          if (count === 0 && result.woken) this.drained.delete(queue);
+          // woken with no room to lease: the work is still there, for the next pass to lease; the
+          // room is held by waits on other queues, which are ended so that it comes free
+          if (count === 0 && result.woken) {
+            this.drained.delete(queue);
+            this.freeReservedRoom();
+          }
           this.guarded(() => this.afterLease(index, queue, count, result));
         },
         (err: unknown) => {
@@ -308,10 +316,19 @@ export class FetchLoop {
         },
       );
       this.waits.set(queue, wait);
+      this.waitCounts.set(queue, count);
+    }
+  }
+
+  /** Ends the waits that hold room to lease (see armWaits); they return at once and lease what is there. */
+  private freeReservedRoom(): void {
+    for (const [queue, count] of this.waitCounts) {
+      if (count > 0) void this.broker.endWait(queue).catch(() => undefined);
     }
   }
 
   private settleWait(queue: string, count: number): void {
+    this.waitCounts.delete(queue);
     this.waits.delete(queue);
     this.leasePending -= count;
     this.wakeup.notify();

@@ -7,6 +7,7 @@ import { clientName } from '../redis/keys';
 import { withRetry } from '../retry';
 import { CancelWatch } from './cancel-watch';
 import { FetchLoop } from './fetch-loop';
+import { HandoffRunner } from '../handoff';
 import { resolveHandlers } from './handlers';
 import { LeaseKeeper } from './lease-keeper';
 import { NoteWriter } from './note-writer';
@@ -29,6 +30,7 @@ interface Parts {
   schedules: ScheduleKeeper;
   cancels: CancelWatch;
   notes: NoteWriter;
+  handoffs: HandoffRunner;
 }
 
 /**
@@ -110,6 +112,7 @@ export class Lifecycle {
       this.parts?.leases.afterOutage();
     });
     const schedules = new ScheduleKeeper(broker, o.retryMaxDelayMs, this.report);
+    const handoffs = new HandoffRunner(broker, this.report);
     const notes = new NoteWriter(broker, {
       progressed: (run, progress) => this.emit('progress', { job: run.info, progress }),
       error: this.report,
@@ -154,6 +157,7 @@ export class Lifecycle {
           pool.offer();
         },
         written: (pending, result, now) => runs.written(pending.run, pending.write, result, now),
+        handoff: (queue) => void handoffs.kick(queue),
         error: this.report,
       },
     );
@@ -210,7 +214,11 @@ export class Lifecycle {
           }
         },
         reaped: (queue, writes, results, now) => runs.reaped(queue, results, writes, now),
-        tidy: (queue) => schedules.repair(queue),
+        // a hand-off a dead supervisor left halfway is finished here (also on start: the first beat tidies)
+        tidy: async (queue) => {
+          await schedules.repair(queue);
+          await handoffs.kick(queue);
+        },
         error: this.report,
       },
     );
@@ -227,7 +235,7 @@ export class Lifecycle {
       },
       error: this.report,
     });
-    this.parts = { broker, pool, runs, ready, fetch, leases, schedules, cancels, notes };
+    this.parts = { broker, pool, runs, ready, fetch, leases, schedules, cancels, notes, handoffs };
     cancels.start();
     leases.start();
     fetch.start();
@@ -258,6 +266,7 @@ export class Lifecycle {
     p.cancels.stop();
     p.notes.stop();
     await p.notes.flush().catch(() => undefined);
+    await p.handoffs.idle();
     p.schedules.stop();
     await p.fetch.stop();
     await p.pool.destroy();

@@ -88,6 +88,7 @@ export class Runs {
       priority: job.priority,
       info: { id: job.id, queue, name: job.name, attempt: job.attempt },
       dispatchedAt: 0,
+      ...(job.dependencies !== undefined ? { dependencies: job.dependencies } : {}),
     };
     this.held.set(job.id, run);
     return run;

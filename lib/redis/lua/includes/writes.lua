@@ -3,7 +3,8 @@
 -- foreign one is refused. A write repeated after its reply was lost is recognised, never applied
 -- twice. `q` holds the queue's keys and settings (see the scripts that include this); ids to take
 -- off the active set and to put back on the wait list are gathered in q.finished and q.back, the
--- registries written in q.touched, and the soonest retry scheduled in q.retryAt. Needs queued.lua
+-- registries written in q.touched, the soonest retry scheduled in q.retryAt, and q.handedOff set
+-- when a finished job has dependents to tell (handoff-read-1.lua). Needs queued.lua
 -- and cancel.lua included before it (q.fc: the flow keys). A job asked to cancel (cancelReason on
 -- its record) ends canceled however its run ends, unless it completed: its work is then done.
 -- Returns reply, stalls, attempts, name, error JSON ('' unless a release failed the job), and the
@@ -44,6 +45,7 @@ end
 -- The run of a job asked to cancel has stopped: the job ends canceled, never retried or put back.
 local function cancelRun(q, key, id, name, attempts, ttl, reason, ties)
   q.finished[#q.finished + 1] = id
+  if ties.handoff then q.handedOff = true end
   redis.call('ZREM', q.canceling, id)
   local listed, err = endCanceled(key, q.canceled, q.events, q.cap, q.queue, id, name, attempts, ttl, q.now, reason, ties)
   if listed then q.touched[q.canceled] = true end
@@ -62,9 +64,9 @@ end
 local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local completed = kind == 'complete'
   local ttlField = completed and 'resultTtlMs' or 'failedTtlMs'
-  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt', 'dedupeKey',
-    'cancelReason', 'failedTtlMs', 'logsKey')
-  local ties = { dedupeKey = cur[8], logsKey = cur[11] }
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt', 'cancelReason',
+    'failedTtlMs', unpack(TIE_FIELDS))
+  local ties = tiesFrom(q.handoff, cur, 10)
   if not cur[1] and not cur[2] and not cur[3] then
     return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', '', ''
   end
@@ -81,12 +83,13 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
     return R.refused, 0, attempts, cur[3] or '', '', ''
   end
   -- finished before it heard of the cancellation: its work is done, and it says so
-  if completed and cur[9] then redis.call('ZREM', q.canceling, id) end
-  if not completed and cur[9] then
-    return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[10]) or ttl, cur[9], ties)
+  if completed and cur[8] then redis.call('ZREM', q.canceling, id) end
+  if not completed and cur[8] then
+    return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[9]) or ttl, cur[8], ties)
   end
   if not completed and retryIn then return scheduleRetry(q, key, id, token, payload, attempts, cur[3] or '', retryIn) end
   ttl = tonumber(cur[5]) or ttl
+  if ties.handoff then q.handedOff = true end
   local status = completed and S.completed or S.failed
   local job = jobJson(q.queue, id, cur[3] or '', attempts)
   local data
@@ -108,9 +111,9 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
 end
 
 local function writeRelease(q, key, id, token, reason, ttl, mode)
-  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy', 'dedupeKey',
-    'cancelReason', 'logsKey')
-  local ties = { dedupeKey = cur[8], logsKey = cur[10] }
+  local cur = redis.call('HMGET', key, 'token', 'status', 'attempts', 'stalls', 'failedTtlMs', 'name', 'releasedBy', 'cancelReason',
+    unpack(TIE_FIELDS))
+  local ties = tiesFrom(q.handoff, cur, 9)
   if not cur[1] and not cur[2] and not cur[6] then
     -- a release that failed the job with a TTL of 0 deleted the record: a retried call finds nothing
     if writeWithoutRecord(q, id, ttl) and mode ~= M.free then return R.failed, 0, 0, '', '', '' end
@@ -125,7 +128,7 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
   if cur[1] ~= token or cur[2] ~= S.active or (mode == M.stalled and (lease or q.now) > q.now) then
     return R.refused, stalls, attempts, name, '', ''
   end
-  if cur[9] then return cancelRun(q, key, id, name, attempts, tonumber(cur[5]) or ttl, cur[9], ties) end
+  if cur[8] then return cancelRun(q, key, id, name, attempts, tonumber(cur[5]) or ttl, cur[8], ties) end
   local ranAs = attempts
   if mode ~= M.stalled then attempts = math.max(attempts - 1, 0) end
   if mode ~= M.free then stalls = stalls + 1 end
@@ -135,6 +138,7 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
   if mode ~= M.free and stalls > q.maxStalls then
     local err = freshStallError(stalls, q.maxStalls, mode)
     keepError(key, ranAs, err, q.now)
+    if ties.handoff then q.handedOff = true end
     if finalize(key, q.failed, id, tonumber(cur[5]) or ttl, q.now,
       { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token }, ties) then
       q.touched[q.failed] = true
@@ -155,10 +159,20 @@ end
 
 -- The supervisor stopped a run because its job was asked to cancel (queue.cancel).
 local function writeCancel(q, key, id, token, ttl)
-  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', 'failedTtlMs', 'dedupeKey', 'cancelReason', 'logsKey')
+  local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', 'failedTtlMs', 'cancelReason', unpack(TIE_FIELDS))
   if not cur[1] and not cur[2] and not cur[3] then return R.gone, 0, 0, '', '', '' end
   local attempts = tonumber(cur[4]) or 0
   if cur[1] == token and cur[2] == S.canceled then return R.canceled, 0, attempts, cur[3] or '', '', '' end
   if cur[1] ~= token or cur[2] ~= S.active then return R.refused, 0, attempts, cur[3] or '', '', '' end
-  return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[5]) or ttl, cur[7] or '', { dedupeKey = cur[6], logsKey = cur[8] })
+  return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[5]) or ttl, cur[6] or '', tiesFrom(q.handoff, cur, 7))
+end
+
+-- Keeps at most `keep` records in a registry (nil or negative: no cap): the oldest beyond it are
+-- deleted, at most 1,000 per call so a lowered cap never blocks Redis for long.
+local function capRegistry(registry, jobPrefix, keep)
+  if not keep or keep < 0 then return end
+  local excess = redis.call('ZCARD', registry) - keep
+  if excess <= 0 then return end
+  local oldest = redis.call('ZPOPMIN', registry, math.min(excess, 1000))
+  for i = 1, #oldest, 2 do redis.call('PEXPIRE', jobPrefix .. oldest[i], 0) end
 end

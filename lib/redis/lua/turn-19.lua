@@ -11,6 +11,7 @@
   KEYS[16]  retrying zset (score: when the next try is due)
   KEYS[17]  canceled zset (score: when the record expires)
   KEYS[18]  canceling zset (ids of active jobs asked to cancel)
+  KEYS[19]  handoff zset (finished jobs whose dependents have yet to be told)
   ARGV[1]   queue name (event payloads name it)
   ARGV[2]   job key prefix: every job key (written, promoted, leased) is built from it as prefix .. id;
             the prefix carries the queue's hash tag, so these keys are in the slot of KEYS (ids are only
@@ -32,7 +33,8 @@
   Returns   { now (0 when the turn had no need to read the clock), writes (6 per write: reply, stalls,
             attempts, name, error JSON, next run time of a retry),
             leases (LEASE_WIDTH per id taken, see includes/lease.lua), next due time or '',
-            flow: 1 when the queue is paused, 2 when it has concurrency or rate limits, else 0 }
+            flow: 1 when the queue is paused, 2 when it has concurrency or rate limits, else 0,
+            1 when a job written has dependents to tell (see handoff-read-1.lua), else 0 }
 ]]
 -- @include "now"
 -- @include "events"
@@ -49,7 +51,7 @@ local WRITE_WIDTH = 7
 local fc = flowKeys(1, ARGV[12], ARGV[13])
 local q = {
   fc = fc, active = fc.active, completed = KEYS[11], failed = KEYS[12], events = KEYS[13], retrying = KEYS[16],
-  canceled = KEYS[17], canceling = KEYS[18],
+  canceled = KEYS[17], canceling = KEYS[18], handoff = KEYS[19],
   queue = ARGV[1], cap = ARGV[3], dataCap = tonumber(ARGV[4]), maxStalls = tonumber(ARGV[5]),
   now = #ARGV >= 14 and serverNow() or 0, finished = {}, back = {}, touched = {},
 }
@@ -115,4 +117,4 @@ else
   fc.paused, fc.limited = c[1] ~= false, (c[2] or c[3] or c[4] or c[5]) and true or false
 end
 local flow = fc.paused and 1 or (fc.limited and 2 or 0)
-return { clockNow or 0, written, leases, nextDue or '', flow }
+return { clockNow or 0, written, leases, nextDue or '', flow, q.handedOff and 1 or 0 }
