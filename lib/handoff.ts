@@ -1,5 +1,8 @@
 import type { Broker } from './broker';
 import { depRef, parseDepRef } from './redis/keys';
+import { FINAL_STATUSES } from './states';
+
+const FINISHED: ReadonlySet<string> = FINAL_STATUSES;
 
 /** Finished jobs handed off per read. */
 const HANDOFF_BATCH = 100;
@@ -21,7 +24,8 @@ export async function handOff(broker: Broker, queue: string): Promise<void> {
     for (;;) {
       const items = await broker.handoffPending(q, HANDOFF_BATCH);
       for (const item of items) {
-        if (item.status === '') continue; // its record is gone: nothing to tell
+        // its record is gone, or it runs again (queue.retry): nothing to tell now
+        if (!FINISHED.has(item.status)) continue;
         for (const ref of item.dependents) {
           const { queue: dq, id } = parseDepRef(ref);
           const { handoff } = await broker.resolveDependency(dq, id, depRef(q, item.id), item.status, item.outcome);

@@ -131,6 +131,11 @@ describe('dependencies', () => {
     );
     expect(await y.cancel(blocked.id)).toBe('canceled');
     expect(await y.getCounts()).toMatchObject({ deferred: 0, canceled: 1 });
+    // removing a deferred job takes it off the deferred set too
+    const gone = await y.enqueue('deps', {}, { dependsOn: [{ queue: x.name, id: (await x.enqueue('deps', {}, { delayMs: 60_000 })).id }] });
+    expect(await y.getCounts()).toMatchObject({ deferred: 1 });
+    expect(await y.remove(gone.id)).toBe(true);
+    expect(await y.getCounts()).toMatchObject({ deferred: 0 });
   });
 
   it('a supervisor that died between a dependency finishing and the hand-off: the next one hands off', async () => {

@@ -61,7 +61,7 @@ export class Registries {
   }
 
   async remove(k: QueueKeys, id: string): Promise<JobStatus | null> {
-    const keys = [...k.flow, k.delayed, k.retrying, k.completed, k.failed, k.job(id), k.guard];
+    const keys = [...k.flow, k.delayed, k.retrying, k.completed, k.failed, k.job(id), k.guard, k.deferred];
     const status = await this.run(() => this.redis.brokkrRemove(keys.length, ...keys, id, ...k.flowPrefixes));
     return isJobStatus(status) ? status : null;
   }

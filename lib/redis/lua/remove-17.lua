@@ -6,6 +6,7 @@
   KEYS[14] failed zset
   KEYS[15] the job's hash
   KEYS[16] the queue's guard key, never written (see keys.ts: waits out a slot migration; group keys are built here)
+  KEYS[17] deferred zset
   ARGV[1]  job id
   ARGV[2]  group jobs key prefix, ARGV[3] group rate log key prefix (in the queue's slot)
   Returns  the status the job had ('' : no record; an active job is left alone and its status returned)
@@ -13,7 +14,7 @@
 -- @include "queued"
 
 local fc = flowKeys(1, ARGV[2], ARGV[3])
-local f = redis.call('HMGET', KEYS[15], 'status', 'group', 'dedupeKey', 'logsKey')
+local f = redis.call('HMGET', KEYS[15], 'status', 'group', 'dedupeKey', 'logsKey', 'depsKey')
 local status = f[1]
 if status == S.active then return status end
 -- DEL first: a user refused it (an ACL without the admin's rules) is refused before anything changed
@@ -22,5 +23,7 @@ if status == S.queued then dropQueued(fc, ARGV[1], f[2]) end
 -- a dedupe key it held until finished is let go with it
 if f[3] and redis.call('GET', f[3]) == ARGV[1] then redis.call('DEL', f[3]) end
 if f[4] then redis.call('DEL', f[4]) end
+if f[5] then redis.call('DEL', f[5]) end
 for k = 11, 14 do redis.call('ZREM', KEYS[k], ARGV[1]) end
+redis.call('ZREM', KEYS[17], ARGV[1])
 return status or ''
