@@ -18,9 +18,10 @@ const HANDOFF_BATCH = 100;
  * joins its own queue's handoff set, handed off in turn.
  */
 export async function handOff(broker: Broker, queue: string): Promise<void> {
-  const queues = [queue];
-  for (let i = 0; i < queues.length; i++) {
-    const q = queues[i]!;
+  // queues with hand-offs to do: a dependent that ends joins its queue's set, this one's too
+  const todo = [queue];
+  while (todo.length > 0) {
+    const q = todo.shift()!;
     for (;;) {
       const items = await broker.handoffPending(q, HANDOFF_BATCH);
       for (const item of items) {
@@ -29,7 +30,7 @@ export async function handOff(broker: Broker, queue: string): Promise<void> {
         for (const ref of item.dependents) {
           const { queue: dq, id } = parseDepRef(ref);
           const { handoff } = await broker.resolveDependency(dq, id, depRef(q, item.id), item.status, item.outcome);
-          if (handoff && !queues.includes(dq)) queues.push(dq);
+          if (handoff && !todo.includes(dq)) todo.push(dq);
         }
       }
       await broker.handoffDone(

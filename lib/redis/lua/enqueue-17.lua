@@ -35,6 +35,7 @@
 
 local UNFINISHED = { [S.queued] = true, [S.delayed] = true, [S.active] = true, [S.retrying] = true, [S.deferred] = true }
 local fc = flowKeys(1, ARGV[1], ARGV[2])
+fc.seqBlock = #KEYS - 17 -- one place per job of the call, reserved at once
 local dedupePrefix, jobPrefix, by = ARGV[3], ARGV[4], ARGV[5]
 local depsSuffix, dependentsSuffix, queue = ARGV[6], ARGV[7], ARGV[8]
 local now = serverNow()

@@ -21,12 +21,20 @@ local function flowKeys(first, groupJobsPrefix, groupRatePrefix)
   }
 end
 
+-- The next place in arrival order. Places are reserved in blocks of fc.seqBlock (a script that
+-- queues many jobs sets it), one HINCRBY per block: unused places leave gaps, which order ignores.
 local function nextSeq(fc)
-  local seq = redis.call('HINCRBY', fc.control, 'seq', 1)
-  if seq >= SEQ_SPAN then
-    redis.call('HSET', fc.control, 'seq', 1)
-    seq = 1
+  if not fc.seqNext or fc.seqNext > fc.seqLast then
+    local block = fc.seqBlock or 1
+    local last = redis.call('HINCRBY', fc.control, 'seq', block)
+    if last >= SEQ_SPAN then
+      redis.call('HSET', fc.control, 'seq', block)
+      last = block
+    end
+    fc.seqNext, fc.seqLast = last - block + 1, last
   end
+  local seq = fc.seqNext
+  fc.seqNext = seq + 1
   return seq
 end
 
@@ -80,6 +88,9 @@ end
 -- A job left the active set (finished, put back, or its record deleted): its group's share is
 -- given back, and a group parked until one of its jobs ended may go again.
 local function leftActive(fc, id)
+  -- running jobs are tracked per group only under a group concurrency limit: most queues skip this
+  if fc.tracking == nil then fc.tracking = redis.call('EXISTS', fc.groupOf) == 1 end
+  if not fc.tracking then return false end
   local group = redis.call('HGET', fc.groupOf, id)
   if not group then return false end
   redis.call('HDEL', fc.groupOf, id)

@@ -45,6 +45,7 @@ local function groupTurn(fc, group, limits, now, tokenBase, ids)
   -- counted only under a concurrency limit: a limit set later counts the jobs leased from then on
   if limits.concurrency then
     redis.call('HSET', fc.groupOf, id, group)
+    fc.tracking = true
     redis.call('HINCRBY', fc.running, group, 1)
   end
   if limits.rateMax then
