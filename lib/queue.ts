@@ -20,7 +20,7 @@ import {
 import { RedisBroker } from './redis/broker';
 import { clientName } from './redis/keys';
 import { dependencyOrder } from './dependencies';
-import { type BulkJob, linkDependencies, prepareJob } from './new-jobs';
+import { type BulkJob, linkDependencies, type PrepareSettings, prepareJob } from './new-jobs';
 export type { BulkJob };
 import { handOff } from './handoff';
 import { ResultWaiter } from './result-waiter';
@@ -83,8 +83,7 @@ export class Queue<Data = unknown, Result = unknown> {
   async enqueueBulk(jobs: BulkJob<Data>[]): Promise<JobRef[]> {
     this.assertOpen();
     if (!Array.isArray(jobs)) throw new ValidationError('enqueueBulk expects an array of { name, data, opts? }');
-    const settings = { queue: this.name, maxPayloadBytes: this.maxPayloadBytes, defaults: this.defaultJobOptions };
-    const unordered = jobs.map((job, i) => prepareJob(job, jobs.length === 1 ? '' : `jobs[${i}]: `, settings));
+    const unordered = jobs.map((job, i) => prepareJob(job, jobs.length === 1 ? '' : `jobs[${i}]: `, this.prepareSettings));
     // dependencies first, so that what is known at enqueue passes down the graph at once
     const order = dependencyOrder(unordered, this.name);
     const prepared = order.map((i) => unordered[i]!);
@@ -301,8 +300,7 @@ export class Queue<Data = unknown, Result = unknown> {
     if (typeof opts === 'object' && opts !== null && ('jobId' in opts || 'dedupe' in opts || 'dependsOn' in opts)) {
       throw new ValidationError('schedule: job options "jobId", "dedupe" and "dependsOn" do not apply: each tick makes a job of its own');
     }
-    const settings = { queue: this.name, maxPayloadBytes: this.maxPayloadBytes, defaults: this.defaultJobOptions };
-    const job = prepareJob({ name, data, opts }, 'schedule: ', settings);
+    const job = prepareJob({ name, data, opts }, 'schedule: ', this.prepareSettings);
     const now = Date.now();
     // an interval schedule without startAt is anchored at its first tick, so every process plans the same ticks
     const anchor = stored.everyMs !== undefined && stored.startAt === undefined ? now + stored.everyMs : null;
@@ -368,6 +366,10 @@ export class Queue<Data = unknown, Result = unknown> {
         err,
       );
     }
+  }
+
+  private get prepareSettings(): PrepareSettings {
+    return { queue: this.name, maxPayloadBytes: this.maxPayloadBytes, defaults: this.defaultJobOptions };
   }
 
   private assertOpen(): void {

@@ -88,12 +88,11 @@ export class NoteWriter {
           this.hooks.error(err);
           continue;
         }
-        // Redis is away: keep them (behind anything newer) for the next flush
+        // Redis is away: keep them, before anything that came meanwhile, for the next flush
         for (const g of gathered) {
           const newer = this.pending.get(queue)?.get(g.run);
-          this.add(g.run, newer?.progress ?? g.progress, []);
-          const merged = this.pending.get(queue)!.get(g.run)!;
-          merged.logs = [...g.logs, ...(newer?.logs ?? [])].slice(-MAX_HELD_LINES);
+          this.add(g.run, newer?.progress ?? g.progress, newer ? [] : g.logs);
+          if (newer) newer.logs = [...g.logs, ...newer.logs].slice(-MAX_HELD_LINES);
         }
       }
     }
