@@ -53,11 +53,28 @@ const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
 };
 
 /** Commands a role sends outside scripts. */
+const READER_COMMANDS = [
+  'hgetall',
+  'hmget',
+  'xrevrange',
+  'xread',
+  'wait',
+  'zrange',
+  'zcard',
+  'zrevrange',
+  'smembers',
+  'lrange',
+  'exists',
+  'xinfo|stream',
+  'multi',
+  'exec',
+];
+
 const ROLE_COMMANDS: Record<AclRole, readonly string[]> = {
   // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules(), the flow settings, getLogs,
-  // whether a dependency exists
-  producer: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers', 'lrange', 'exists'],
-  admin: ['hgetall', 'hmget', 'xrevrange', 'xread', 'wait', 'zrange', 'zcard', 'zrevrange', 'smembers', 'lrange', 'exists'],
+  // whether a dependency exists, QueueEvents (a stream's state and entries read at one moment)
+  producer: [...READER_COMMANDS],
+  admin: [...READER_COMMANDS],
   // the blocking wait for work; CONFIG GET (the durability check at start) is left out on purpose
   // because a supervisor refused it only skips that check
   supervisor: ['bzpopmin'],

@@ -121,7 +121,11 @@ export interface Broker {
   /** True once `cursor` is at or past `target`. */
   reached(cursor: EventCursor, target: EventCursor): boolean;
   /** Events after `cursor`, waiting up to `blockMs` for the first; on a connection of its own. */
-  readEvents(queue: string, cursor: EventCursor, blockMs: number): Promise<{ cursor: EventCursor; events: StreamEvent[] }>;
+  readEvents(queue: string, cursor: EventCursor, blockMs: number, count?: number): Promise<{ cursor: EventCursor; events: StreamEvent[] }>;
+  /** How many events the queue's stream ever had, holds now, and its first and last ids. */
+  eventStreamState(queue: string): Promise<EventStreamState>;
+  /** Up to `count` entries after `after` and the stream's state, read at one moment (no write between). */
+  readEventBatch(queue: string, after: string, count: number): Promise<EventBatch>;
   /** The server's durability settings brokkr relies on; null where the broker does not say. */
   durabilitySettings(): Promise<DurabilitySettings | null>;
   /**
@@ -156,6 +160,23 @@ export interface JobOutcome {
   status: JobStatus;
   result?: unknown;
   error?: SerializedError;
+}
+
+/** A queue's event stream at one moment. */
+export interface EventStreamState {
+  /** entries ever written (trimmed ones included; 0 for a stream that does not exist) */
+  added: number;
+  /** entries it holds now */
+  length: number;
+  /** its oldest entry's id, null when it holds none */
+  firstId: string | null;
+  /** the id of the last entry ever written ('0-0' for none) */
+  lastId: string;
+}
+
+export interface EventBatch extends EventStreamState {
+  /** every entry read, in order; `event` is null for an entry this version does not know */
+  entries: { id: string; event: StreamEvent | null }[];
 }
 
 /** An opaque position in a queue's event stream: compare with `Broker.reached`, never parse. */

@@ -1,5 +1,9 @@
 import type {
+  ActiveEvent,
+  AddedEvent,
   CanceledEvent,
+  DelayedEvent,
+  RemovedEvent,
   CompletedEvent,
   ProgressEvent,
   FailedEvent,
@@ -17,6 +21,9 @@ import { STREAM_EVENTS, type StreamEventName } from './states';
  * (lua/includes/events.lua); readers decode it here. Numbers stay numbers.
  */
 export interface StreamEventMap {
+  added: AddedEvent;
+  delayed: DelayedEvent;
+  active: ActiveEvent;
   completed: CompletedEvent;
   failed: FailedEvent;
   retrying: RetryingEvent;
@@ -26,6 +33,7 @@ export interface StreamEventMap {
   progress: ProgressEvent;
   paused: QueueFlowEvent;
   resumed: QueueFlowEvent;
+  removed: RemovedEvent;
 }
 
 export type StreamEvent = { [K in StreamEventName]: { type: K; jobId: string; payload: StreamEventMap[K] } }[StreamEventName];

@@ -12,6 +12,22 @@ export interface JobEventInfo {
   attempt: number;
 }
 
+/** A job was created (attempt 0): `status` is where it starts (deferred: it waits for its dependencies). */
+export interface AddedEvent {
+  job: JobEventInfo;
+  status: 'queued' | 'delayed' | 'deferred';
+}
+/** A job waits until `runAt` (epoch ms, by the Redis server's clock): created with a delay, or debounced again. */
+export interface DelayedEvent {
+  job: JobEventInfo;
+  runAt: number;
+}
+/** A job was deleted by queue.remove(); `status` is the one it had. */
+export interface RemovedEvent {
+  job: JobEventInfo;
+  status: string;
+}
+/** Locally: a run started on a thread. In the stream: the job was leased (it may wait a moment, prefetched). */
 export interface ActiveEvent {
   job: JobEventInfo;
 }

@@ -1,6 +1,8 @@
 export type { Handler, JobContext } from './pool/runner';
 export { Queue, type BulkJob, type WaitOptions } from './queue';
 export { Supervisor } from './supervisor/supervisor';
+export { QueueEvents, type GapEvent, type QueueEventsListeners, type QueueEventsOptions } from './queue-events';
+export type { StreamEventMap } from './event-codec';
 export type { ConnectionOptions, HandlerModule, Handlers, QueueOptions, SupervisorOptions } from './config';
 export { supervisorOptionsFromEnv } from './env';
 export type { AttemptError, JobCounts, JobInfo, JobOptions, JobRef, JobStatus } from './job';
@@ -12,6 +14,10 @@ export type { Dedupe, DedupeMode } from './dedupe';
 export type { DependencyOutcome, DependencyPolicy, DependencyRef } from './dependencies';
 export type {
   ActiveEvent,
+  AddedEvent,
+  DelayedEvent,
+  QueueFlowEvent,
+  RemovedEvent,
   CanceledEvent,
   ProgressEvent,
   BrokerDownEvent,

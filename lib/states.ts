@@ -110,6 +110,9 @@ export type LeaseReply = (typeof LEASE_REPLIES)[number];
 
 /** Event names the scripts write to a queue's stream (see event-codec.ts for the payloads). */
 export const STREAM_EVENTS = [
+  'added',
+  'delayed',
+  'active',
   'completed',
   'failed',
   'retrying',
@@ -119,6 +122,7 @@ export const STREAM_EVENTS = [
   'progress',
   'paused',
   'resumed',
+  'removed',
 ] as const;
 export type StreamEventName = (typeof STREAM_EVENTS)[number];
 

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { startEphemeralRedis, type EphemeralRedis } from '../scripts/ephemeral-redis';
 import { ErrorCodes } from '../lib/errors';
 import { Queue } from '../lib/queue';
+import { QueueEvents } from '../lib/queue-events';
 import { scriptSources } from '../lib/redis/scripts';
 import { Supervisor } from '../lib/supervisor/supervisor';
 import type { SupervisorOptions } from '../lib/config';
@@ -130,6 +131,30 @@ describe('Redis goes away and comes back', () => {
     const { sup } = supervisor({ queues: [name] });
     await sup.start();
     await expect(waiting).resolves.toBe('worth the wait');
+  });
+});
+
+describe('QueueEvents through an outage', () => {
+  it('a subscriber reads on after Redis is killed and restarted, without a gap and without losing an event', async () => {
+    const name = uniqueQueue();
+    const q = queue(name);
+    const events = new QueueEvents(name, { connection: redis.url, retryMaxDelayMs: 200, commandTimeoutMs: 1_000 });
+    closers.push(() => events.close());
+    const seen: string[] = [];
+    events.on('added', (e) => seen.push(`added ${e.job.id}`));
+    events.on('gap', () => seen.push('gap'));
+    events.on('broker:down', () => seen.push('down'));
+    events.on('broker:up', () => seen.push('up'));
+    await events.waitUntilReady();
+    const before = await q.enqueue('sleep', { ms: 1 });
+    await waitFor(() => seen.includes(`added ${before.id}`), 5_000, 'the first event');
+
+    redis.signal('SIGKILL');
+    await waitFor(() => seen.includes('down'), 10_000, 'broker:down');
+    await redis.restart();
+    const after = await q.enqueue('sleep', { ms: 1 });
+    await waitFor(() => seen.includes(`added ${after.id}`), 15_000, 'the event written after the restart');
+    expect(seen).toEqual([`added ${before.id}`, 'down', 'up', `added ${after.id}`]);
   });
 });
 

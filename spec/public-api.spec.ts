@@ -121,6 +121,7 @@ describe('the public API', () => {
         'JobTimeoutError',
         'PermissionError',
         'Queue',
+        'QueueEvents',
         'ReplicationError',
         'Supervisor',
         'UnknownHandlerError',

@@ -3,6 +3,8 @@ import type {
   DurabilitySettings,
   DependencyLink,
   EnqueueOutcome,
+  EventBatch,
+  EventStreamState,
   HandoffItem,
   NoteWrite,
   EventCursor,
@@ -21,7 +23,7 @@ import type { FlowChanges, FlowSettings } from '../flow';
 import { FlowStore } from './flow-store';
 import { DependencyStore } from './dependency-store';
 import { enqueueJobs } from './enqueue';
-import { cursorReached, decodeXread, readDurabilitySettings } from './event-stream';
+import { cursorReached, decodeXread, readDurabilitySettings, readEventBatch, readStreamState } from './event-stream';
 import { JobNotesStore } from './job-notes';
 import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
@@ -203,7 +205,7 @@ export class RedisBroker implements Broker {
   }
 
   remove(queue: string, id: string): Promise<JobStatus | null> {
-    return this.registries.remove(this.keys(queue), id);
+    return this.registries.remove(queue, this.keys(queue), id, this.policy.eventsMaxLen);
   }
 
   linkDependency(queue: string, id: string, dependentRef: string): Promise<DependencyLink> {
@@ -297,10 +299,23 @@ export class RedisBroker implements Broker {
     return (entries[0]?.[0] ?? '0-0') as EventCursor;
   }
 
-  async readEvents(queue: string, cursor: EventCursor, blockMs: number): Promise<{ cursor: EventCursor; events: StreamEvent[] }> {
+  async readEvents(
+    queue: string,
+    cursor: EventCursor,
+    blockMs: number,
+    count = 1000,
+  ): Promise<{ cursor: EventCursor; events: StreamEvent[] }> {
     const conn = this.blockingConnection(`events:${queue}`);
-    const reply = await this.call(() => conn.xread('COUNT', 1000, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, cursor), blockMs);
+    const reply = await this.call(() => conn.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.keys(queue).events, cursor), blockMs);
     return decodeXread(reply as Parameters<typeof decodeXread>[0], cursor);
+  }
+
+  eventStreamState(queue: string): Promise<EventStreamState> {
+    return readStreamState(this.redis, this.keys(queue).events, (operation) => this.call(operation));
+  }
+
+  readEventBatch(queue: string, after: string, count: number): Promise<EventBatch> {
+    return readEventBatch(this.redis, this.keys(queue).events, after, count, (operation) => this.call(operation));
   }
 
   /** True once `cursor` is at or past `target` (both from this broker). */

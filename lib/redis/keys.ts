@@ -85,7 +85,7 @@ export interface QueueKeys {
 }
 
 /** The name a connection gives itself (CLIENT SETNAME), so `CLIENT LIST` shows who is who. */
-export function clientName(prefix: string, role: 'queue' | 'supervisor', id: string): string {
+export function clientName(prefix: string, role: 'queue' | 'supervisor' | 'events', id: string): string {
   return `${prefix}:${role}:${id}`;
 }
 

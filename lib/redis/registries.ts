@@ -60,9 +60,9 @@ export class Registries {
     return { retried: Number(reply[0]), scanned: Number(reply[1]), statuses };
   }
 
-  async remove(k: QueueKeys, id: string): Promise<JobStatus | null> {
-    const keys = [...k.flow, k.delayed, k.retrying, k.completed, k.failed, k.job(id), k.guard, k.deferred];
-    const status = await this.run(() => this.redis.brokkrRemove(keys.length, ...keys, id, ...k.flowPrefixes));
+  async remove(queue: string, k: QueueKeys, id: string, eventsMaxLen: number): Promise<JobStatus | null> {
+    const keys = [...k.flow, k.delayed, k.retrying, k.completed, k.failed, k.job(id), k.guard, k.deferred, k.canceled, k.events];
+    const status = await this.run(() => this.redis.brokkrRemove(keys.length, ...keys, id, ...k.flowPrefixes, queue, eventsMaxLen));
     return isJobStatus(status) ? status : null;
   }
 

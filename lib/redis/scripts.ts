@@ -24,7 +24,7 @@ const SCRIPT_FILES = {
   brokkrHandoffRead: 'handoff-read-2.lua',
   brokkrHandoffDone: 'handoff-done-2.lua',
   brokkrRetry: 'retry-12.lua',
-  brokkrRemove: 'remove-17.lua',
+  brokkrRemove: 'remove-19.lua',
   brokkrClean: 'clean-2.lua',
   brokkrDrain: 'drain-12.lua',
   brokkrScheduleSet: 'schedule-set-5.lua',

@@ -85,6 +85,8 @@ local function standing(dedupeKey, mode, data, runAt)
   if mode == 'debounce' and status == S.delayed then
     redis.call('HSET', jobPrefix .. other, 'data', data, 'runAt', runAt)
     delay(other, runAt)
+    local f = redis.call('HMGET', jobPrefix .. other, 'name', 'attempts')
+    emit(q.events, q.cap, E.delayed, other, delayedData(jobJson(queue, other, f[1], f[2]), runAt))
     return other
   end
   return nil
@@ -169,6 +171,9 @@ for k = FIRST_JOB_KEY, #KEYS do
         ready = ready + 1
       end
       redis.call('HSET', KEYS[k], unpack(fields))
+      local job = jobJson(queue, id, name, 0)
+      emit(q.events, q.cap, E.added, id, '{"job":' .. job .. ',"status":"' .. status .. '"}')
+      if status == S.delayed then emit(q.events, q.cap, E.delayed, id, delayedData(job, runAt)) end
     end
   end
   replies[#replies + 1] = reply

@@ -109,7 +109,7 @@ if nextRetry and (not nextDue or nextRetry < nextDue) then nextDue = nextRetry e
 local count = tonumber(ARGV[6])
 local leases = {}
 if count > 0 then
-  local taken, nextLook = lease(fc, ARGV[2], count, ARGV[7], ARGV[8], tonumber(ARGV[9]), leases)
+  local taken, nextLook = lease(fc, ARGV[2], count, ARGV[7], ARGV[8], tonumber(ARGV[9]), leases, { stream = q.events, cap = q.cap, queue = q.queue })
   settleMarker(fc.marker, taken == count and queuedLeft(fc))
   if nextLook and (not nextDue or nextLook < nextDue) then nextDue = nextLook end
 else

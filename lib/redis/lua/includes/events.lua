@@ -8,6 +8,10 @@ local function emit(stream, cap, kind, id, data)
   redis.call('XADD', stream, 'MAXLEN', '~', cap, '*', 'type', kind, 'job', id, 'data', data)
 end
 
+local function delayedData(job, runAt)
+  return '{"job":' .. job .. ',"runAt":' .. runAt .. '}'
+end
+
 -- A result larger than `cap` bytes is left out: a reader then reads it from the record.
 local function completedData(job, result, now, cap)
   if #result <= cap then

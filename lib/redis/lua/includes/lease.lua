@@ -7,10 +7,11 @@
 -- schedule (the id of the schedule whose tick this is), tries (failed tries so far: retries count
 -- these, not leases, so a stall does not use up a try), priority, group, and the outcomes of its
 -- dependencies (a JSON array of includes/deps.lua outcomeJson, '' without dependsOn). Returns how many ids it
--- took, and when the queue's limits let it lease again (nil: not held back by time).
+-- took, and when the queue's limits let it lease again (nil: not held back by time). Each lease is
+-- an `active` event in the stream `ev` ({ stream, cap, queue }); needs events.lua included.
 local LEASE_WIDTH = 17
 
-local function lease(fc, jobPrefix, count, owner, tokenBase, leaseMs, out)
+local function lease(fc, jobPrefix, count, owner, tokenBase, leaseMs, out, ev)
   if count <= 0 then return 0, nil end
   local now = serverNow()
   local ids, nextLook = takeQueued(fc, count, now, tokenBase)
@@ -34,6 +35,7 @@ local function lease(fc, jobPrefix, count, owner, tokenBase, leaseMs, out)
       redis.call('HSET', key, 'status', S.active, 'attempts', attempts, 'startedAt', now, 'token', token, 'owner', owner)
       leases[#leases + 1] = deadline
       leases[#leases + 1] = id
+      emit(ev.stream, ev.cap, E.active, id, '{"job":' .. jobJson(ev.queue, id, f[2] or '', attempts) .. '}')
     end
     out[n + 1], out[n + 2], out[n + 3] = id, reply, token
     if reply == R.leased then

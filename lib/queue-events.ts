@@ -1,0 +1,171 @@
+import { EventEmitter } from 'eventemitter3';
+import type { Broker, EventBatch, EventCursor } from './broker';
+import { checkQueueName, type ConnectionOptions, resolveQueueOptions } from './config';
+import { ValidationError } from './errors';
+import type { StreamEventMap } from './event-codec';
+import type { BrokerDownEvent, BrokerUpEvent } from './health';
+import { RedisBroker } from './redis/broker';
+import { compareIds } from './redis/event-stream';
+import { clientName } from './redis/keys';
+import { withRetry } from './retry';
+import type { StreamEventName } from './states';
+
+/**
+ * Events were trimmed from the stream before this subscriber read them (it fell more than
+ * `eventsMaxLen` events behind, or resumed from an id that old). Never a silent loss.
+ */
+export interface GapEvent {
+  queue: string;
+  /** the last id this subscriber had read */
+  after: string;
+  /** the oldest id still in the stream (null: it holds none); reading goes on from there */
+  resumedAt: string | null;
+  /** how many events were lost; null when this subscriber cannot tell (it resumed from an id it was given) */
+  missed: number | null;
+}
+
+export type QueueEventsListeners = {
+  [K in StreamEventName]: (event: StreamEventMap[K], id: string) => void;
+} & {
+  gap: (event: GapEvent) => void;
+  /** Redis stopped answering; reading resumes by itself where it stopped. */
+  'broker:down': (event: BrokerDownEvent) => void;
+  'broker:up': (event: BrokerUpEvent) => void;
+  /** a listener threw, or Redis refused a read for a reason that is not an outage */
+  error: (error: Error) => void;
+};
+
+export interface QueueEventsOptions {
+  connection?: ConnectionOptions;
+  prefix?: string;
+  /**
+   * Where reading starts: 'now' (events written after the subscriber started), '0' (the oldest
+   * event still kept), or the id of the last event a previous subscriber handled. @default 'now'
+   */
+  from?: 'now' | '0' | (string & {});
+  commandTimeoutMs?: number;
+  retryMaxDelayMs?: number;
+}
+
+/** Entries read per round trip. */
+const BATCH = 500;
+const STREAM_ID = /^\d+(-\d+)?$/;
+
+/**
+ * Every lifecycle event of one queue, from any process: a reader of the queue's Redis stream. Each
+ * listener gets the payload the supervisor's local event carries and the entry's id; keep the id
+ * of the last event handled (`lastId`) to resume from it after a restart.
+ */
+export class QueueEvents extends EventEmitter<QueueEventsListeners> {
+  readonly queue: string;
+  private readonly broker: Broker;
+  private readonly stop = new AbortController();
+  private readonly retryMaxDelayMs: number;
+  private cursor: string | null;
+  /** how many entries the stream had ever had up to `cursor`; null when unknown */
+  private seen: number | null;
+  private readonly ready: Promise<void>;
+  private markReady!: () => void;
+  private readonly loop: Promise<void>;
+
+  constructor(queue: string, options: QueueEventsOptions = {}) {
+    super();
+    this.queue = checkQueueName(queue);
+    const { from = 'now', ...rest } = options;
+    if (from !== 'now' && !STREAM_ID.test(from)) {
+      throw new ValidationError(`QueueEvents: from must be 'now', '0' or a stream id such as 1700000000000-0, got ${JSON.stringify(from)}`);
+    }
+    const o = resolveQueueOptions(rest);
+    this.retryMaxDelayMs = o.retryMaxDelayMs;
+    this.broker = new RedisBroker({
+      connection: o.connection,
+      prefix: o.prefix,
+      clientName: clientName(o.prefix, 'events', queue),
+      commandTimeoutMs: o.commandTimeoutMs,
+      retryMaxDelayMs: o.retryMaxDelayMs,
+    });
+    this.broker.health.on('down', (e) => this.emit('broker:down', e));
+    this.broker.health.on('up', (e) => this.emit('broker:up', e));
+    this.cursor = from === 'now' ? null : from === '0' ? '0-0' : from.includes('-') ? from : `${from}-0`;
+    this.seen = from === '0' ? 0 : null;
+    this.ready = new Promise((resolve) => {
+      this.markReady = resolve;
+    });
+    if (this.cursor !== null) this.markReady();
+    this.loop = this.run();
+  }
+
+  /** The id of the last event read (and handed to listeners); pass it as `from` to resume after it. */
+  get lastId(): string | null {
+    return this.cursor;
+  }
+
+  /** Resolves once the starting point is fixed: with from 'now', every event written after this is seen. */
+  waitUntilReady(): Promise<void> {
+    return this.ready;
+  }
+
+  async close(): Promise<void> {
+    if (this.stop.signal.aborted) return;
+    this.stop.abort();
+    await this.broker.close();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.stop.signal;
+    const retrying = <T>(operation: () => Promise<T>) => withRetry(operation, { maxDelayMs: this.retryMaxDelayMs, signal });
+    while (!signal.aborted) {
+      try {
+        if (this.cursor === null) {
+          const state = await retrying(() => this.broker.eventStreamState(this.queue));
+          this.cursor = state.lastId;
+          this.seen = state.added;
+          this.markReady();
+        }
+        const after = this.cursor;
+        const batch = await retrying(() => this.broker.readEventBatch(this.queue, after, BATCH));
+        if (signal.aborted) return;
+        this.deliver(after, batch);
+        if (batch.entries.length < BATCH && !signal.aborted) {
+          // caught up: wait for the next entry (only a wake-up; the next batch reads it with the stream's state)
+          await retrying(() => this.broker.readEvents(this.queue, this.cursor as EventCursor, this.broker.maxBlockMs, 1));
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        this.emit('error', err instanceof Error ? err : new Error(`reading events failed: ${String(err)}`));
+        await new Promise((resolve) => setTimeout(resolve, this.retryMaxDelayMs));
+      }
+    }
+  }
+
+  /** Says when entries after `after` were trimmed before this read, then hands each entry to its listeners. */
+  private deliver(after: string, batch: EventBatch): void {
+    const trimmedPast =
+      after !== '0-0' && (batch.firstId === null ? compareIds(batch.lastId, after) > 0 : compareIds(batch.firstId, after) > 0);
+    if (trimmedPast) {
+      const missed = this.seen === null || batch.added < this.seen ? null : batch.added - batch.length - this.seen;
+      if (missed !== 0) this.emit('gap', { queue: this.queue, after, resumedAt: batch.firstId, missed });
+    }
+    for (const { id, event } of batch.entries) {
+      if (this.stop.signal.aborted) return;
+      this.cursor = id;
+      if (!event) continue;
+      try {
+        (this.emit as (type: string, ...args: unknown[]) => boolean)(event.type, event.payload, id);
+      } catch (err) {
+        this.emit('error', err instanceof Error ? err : new Error(`a ${event.type} listener threw ${String(err)}`));
+      }
+    }
+    const n = batch.entries.length;
+    if (n < BATCH) {
+      // read to the end of the stream as it was: everything it ever had is accounted for
+      this.seen = batch.added;
+      if (compareIds(batch.lastId, this.cursor ?? after) > 0) this.cursor = batch.lastId;
+    } else if (trimmedPast || after === '0-0') {
+      this.seen = batch.added - batch.length + n;
+    } else if (this.seen !== null) {
+      this.seen += n;
+    }
+  }
+}
