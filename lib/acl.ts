@@ -49,6 +49,8 @@ const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
     'brokkrDepResolve',
     'brokkrHandoffRead',
     'brokkrHandoffDone',
+    'brokkrRegister',
+    'brokkrPresence',
   ],
 };
 
@@ -68,11 +70,14 @@ const READER_COMMANDS = [
   'xinfo|stream',
   'multi',
   'exec',
+  'mget', // the registry: supervisors' registrations
+  'time', // the metrics' minutes are by the Redis clock
 ];
 
 const ROLE_COMMANDS: Record<AclRole, readonly string[]> = {
   // getJob, waitForResult (event stream reads), waitForReplicas, getJobs, schedules(), the flow settings, getLogs,
-  // whether a dependency exists, QueueEvents (a stream's state and entries read at one moment)
+  // whether a dependency exists, QueueEvents (a stream's state and entries read at one moment),
+  // getWorkers, getMetrics
   producer: [...READER_COMMANDS],
   admin: [...READER_COMMANDS],
   // the blocking wait for work; CONFIG GET (the durability check at start) is left out on purpose

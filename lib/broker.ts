@@ -1,3 +1,5 @@
+import type { QueueMetrics } from './metrics';
+import type { WorkerInfo } from './workers';
 import type { Backoff } from './backoff';
 import type { SerializedError } from './errors';
 import type { StreamEvent } from './event-codec';
@@ -122,10 +124,8 @@ export interface Broker {
   reached(cursor: EventCursor, target: EventCursor): boolean;
   /** Events after `cursor`, waiting up to `blockMs` for the first; on a connection of its own. */
   readEvents(queue: string, cursor: EventCursor, blockMs: number, count?: number): Promise<{ cursor: EventCursor; events: StreamEvent[] }>;
-  /** How many events the queue's stream ever had, holds now, and its first and last ids. */
-  eventStreamState(queue: string): Promise<EventStreamState>;
-  /** Up to `count` entries after `after` and the stream's state, read at one moment (no write between). */
-  readEventBatch(queue: string, after: string, count: number): Promise<EventBatch>;
+  /** The event stream's state, the supervisor registry, the per-minute metrics. */
+  readonly observe: BrokerObservability;
   /** The server's durability settings brokkr relies on; null where the broker does not say. */
   durabilitySettings(): Promise<DurabilitySettings | null>;
   /**
@@ -160,6 +160,20 @@ export interface JobOutcome {
   status: JobStatus;
   result?: unknown;
   error?: SerializedError;
+}
+
+export interface BrokerObservability {
+  /** How many events the queue's stream ever had, holds now, and its first and last ids. */
+  eventStreamState(queue: string): Promise<EventStreamState>;
+  /** Up to `count` entries after `after` and the stream's state, read at one moment (no write between). */
+  readEventBatch(queue: string, after: string, count: number): Promise<EventBatch>;
+  /** Registers a supervisor (or renews it) for `ttlMs`; it drops out unless renewed. */
+  register(info: WorkerInfo, ttlMs: number): Promise<void>;
+  unregister(id: string, queues: string[]): Promise<void>;
+  /** Live supervisors: those serving `queue`, or all. */
+  workers(queue?: string): Promise<WorkerInfo[]>;
+  /** The queue's per-minute metrics for the last `sinceMs`. */
+  metrics(queue: string, sinceMs: number): Promise<QueueMetrics>;
 }
 
 /** A queue's event stream at one moment. */

@@ -82,6 +82,11 @@ export interface SupervisorOptions {
   prefix?: string;
   /** Lease length; the supervisor renews leases of its jobs every leaseMs / 3. @default 30000 */
   leaseMs?: number;
+  /**
+   * How often the supervisor renews its entry in the registry (queue.getWorkers()); one that stops
+   * renewing drops out after three of these. @default 5000
+   */
+  heartbeatMs?: number;
   /** How long close() lets jobs in flight finish before it terminates them and puts them back. @default 30000 */
   shutdownGraceMs?: number;
   /** Heap cap per thread (V8 old generation), in MB; unset means none. */
@@ -160,6 +165,7 @@ const SUPERVISOR_FIELDS: Record<keyof SupervisorOptions, Kind> = {
   maxLogLines: 'int>0',
   prefix: 'string',
   leaseMs: 'int>0',
+  heartbeatMs: 'int>0',
   shutdownGraceMs: 'int>=0',
   maxMemoryMb: 'int>0',
   eventsMaxLen: 'int>0',
@@ -204,6 +210,7 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     failedTtlMs: options.failedTtlMs ?? DEFAULT_FAILED_TTL_MS,
     prefix: options.prefix ?? DEFAULT_PREFIX,
     leaseMs: options.leaseMs ?? 30_000,
+    heartbeatMs: options.heartbeatMs ?? 5_000,
     shutdownGraceMs: options.shutdownGraceMs ?? 30_000,
     ...(options.maxMemoryMb !== undefined ? { maxMemoryMb: options.maxMemoryMb } : {}),
     ...(options.keepCompleted !== undefined ? { keepCompleted: options.keepCompleted } : {}),

@@ -16,6 +16,7 @@ const INT_VARS = {
   BROKKR_KEEP_FAILED: 'keepFailed',
   BROKKR_MAX_LOG_LINES: 'maxLogLines',
   BROKKR_LEASE_MS: 'leaseMs',
+  BROKKR_HEARTBEAT_MS: 'heartbeatMs',
   BROKKR_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
   BROKKR_MAX_MEMORY_MB: 'maxMemoryMb',
   BROKKR_MAX_STALLS: 'maxStalls',

@@ -9,6 +9,8 @@ export type { AttemptError, JobCounts, JobInfo, JobOptions, JobRef, JobStatus } 
 export type { Backoff, BackoffStrategy } from './backoff';
 export type { ScheduleInfo, ScheduleSpec, StoredSpec } from './schedule';
 export type { Logger } from './logger';
+export type { MinuteMetrics, Percentiles, QueueMetrics } from './metrics';
+export type { WorkerInfo } from './workers';
 export type { GroupLimits, RateLimit } from './flow';
 export type { Dedupe, DedupeMode } from './dedupe';
 export type { DependencyOutcome, DependencyPolicy, DependencyRef } from './dependencies';

@@ -118,13 +118,13 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
     while (!signal.aborted) {
       try {
         if (this.cursor === null) {
-          const state = await retrying(() => this.broker.eventStreamState(this.queue));
+          const state = await retrying(() => this.broker.observe.eventStreamState(this.queue));
           this.cursor = state.lastId;
           this.seen = state.added;
           this.markReady();
         }
         const after = this.cursor;
-        const batch = await retrying(() => this.broker.readEventBatch(this.queue, after, BATCH));
+        const batch = await retrying(() => this.broker.observe.readEventBatch(this.queue, after, BATCH));
         if (signal.aborted) return;
         this.deliver(after, batch);
         if (batch.entries.length < BATCH && !signal.aborted) {

@@ -6,6 +6,8 @@ import { LISTED_STATUSES, type ListedStatus } from './states';
 import { uuidv7 } from './id';
 import type { Broker } from './broker';
 import type { JobCounts, JobInfo, JobOptions, JobRef } from './job';
+import type { QueueMetrics } from './metrics';
+import type { WorkerInfo } from './workers';
 import { checkCount, checkJobOptions, checkScheduleId, describeValue } from './job-options';
 import {
   checkConcurrency,
@@ -129,9 +131,25 @@ export class Queue<Data = unknown, Result = unknown> {
   }
 
   /** How many jobs the queue holds in each status, read in one round trip. */
-  async getCounts(): Promise<JobCounts> {
-    this.assertOpen();
-    return this.whileReachable('getCounts', () => this.broker.getCounts(this.name));
+  getCounts(): Promise<JobCounts> {
+    return this.read('getCounts', () => this.broker.getCounts(this.name));
+  }
+
+  /** The live supervisors serving this queue, as their last heartbeat described them. */
+  getWorkers(): Promise<WorkerInfo[]> {
+    return this.read('getWorkers', () => this.broker.observe.workers(this.name));
+  }
+
+  /** Every live supervisor under this queue's prefix, whatever queues it serves. */
+  getAllWorkers(): Promise<WorkerInfo[]> {
+    return this.read('getAllWorkers', () => this.broker.observe.workers());
+  }
+
+  /** Completed and failed counts and wait and run time percentiles per minute, for the last `sinceMs` (default an hour, at most a day). */
+  getMetrics(options: { sinceMs?: number } = {}): Promise<QueueMetrics> {
+    const sinceMs = options.sinceMs ?? 3_600_000;
+    checkCount('getMetrics: sinceMs', sinceMs, 1);
+    return this.read('getMetrics', () => this.broker.observe.metrics(this.name, sinceMs));
   }
 
   /** Puts a failed job back to `queued`: its tries start over, its earlier errors are kept. */
@@ -349,8 +367,12 @@ export class Queue<Data = unknown, Result = unknown> {
   }
 
   private getFlow(what: string): Promise<FlowSettings> {
+    return this.read(what, () => this.broker.getFlow(this.name));
+  }
+
+  private read<T>(what: string, operation: () => Promise<T>): Promise<T> {
     this.assertOpen();
-    return this.whileReachable(what, () => this.broker.getFlow(this.name));
+    return this.whileReachable(what, operation);
   }
 
   /** Retries an operation through an outage for up to brokerWaitMs, then gives up with BrokerUnavailableError. */

@@ -3,8 +3,6 @@ import type {
   DurabilitySettings,
   DependencyLink,
   EnqueueOutcome,
-  EventBatch,
-  EventStreamState,
   HandoffItem,
   NoteWrite,
   EventCursor,
@@ -23,7 +21,8 @@ import type { FlowChanges, FlowSettings } from '../flow';
 import { FlowStore } from './flow-store';
 import { DependencyStore } from './dependency-store';
 import { enqueueJobs } from './enqueue';
-import { cursorReached, decodeXread, readDurabilitySettings, readEventBatch, readStreamState } from './event-stream';
+import { cursorReached, decodeXread, readDurabilitySettings } from './event-stream';
+import { ObservabilityStore } from './observe';
 import { JobNotesStore } from './job-notes';
 import type { ConnectionOptions } from '../config';
 import { BrokerError, BrokerUnavailableError, BrokkrError } from '../errors';
@@ -43,7 +42,7 @@ import { ScheduleStore } from './schedules';
 import { decodeTurn } from './replies';
 import { turnArguments } from './script-args';
 import { defineScripts, type WithScripts } from './scripts';
-import { isTransient } from './transient';
+import { isTransient, withinDeadline } from './transient';
 
 export interface RedisBrokerOptions extends ConnectionSettings {
   connection: ConnectionOptions;
@@ -88,6 +87,7 @@ export class RedisBroker implements Broker {
   private readonly flow: FlowStore;
   private readonly notes: JobNotesStore;
   private readonly deps: DependencyStore;
+  readonly observe: ObservabilityStore;
   private closing = false;
   private lastSocketError: string | null = null;
 
@@ -100,6 +100,12 @@ export class RedisBroker implements Broker {
     this.flow = new FlowStore(this.redis, (operation) => this.call(operation), this.policy.eventsMaxLen);
     this.notes = new JobNotesStore(this.redis, (operation) => this.call(operation));
     this.deps = new DependencyStore(this.redis, (operation) => this.call(operation), this.policy);
+    this.observe = new ObservabilityStore(
+      this.redis,
+      (operation) => this.call(operation),
+      options.prefix,
+      (queue) => this.keys(queue),
+    );
   }
 
   keys(queue: string): QueueKeys {
@@ -310,14 +316,6 @@ export class RedisBroker implements Broker {
     return decodeXread(reply as Parameters<typeof decodeXread>[0], cursor);
   }
 
-  eventStreamState(queue: string): Promise<EventStreamState> {
-    return readStreamState(this.redis, this.keys(queue).events, (operation) => this.call(operation));
-  }
-
-  readEventBatch(queue: string, after: string, count: number): Promise<EventBatch> {
-    return readEventBatch(this.redis, this.keys(queue).events, after, count, (operation) => this.call(operation));
-  }
-
   /** True once `cursor` is at or past `target` (both from this broker). */
   reached(cursor: EventCursor, target: EventCursor): boolean {
     return cursorReached(cursor, target);
@@ -351,7 +349,9 @@ export class RedisBroker implements Broker {
   /** Runs one operation, reads Redis's health from how it ends, and says what failed in brokkr's terms. */
   private async call<T>(operation: () => Promise<T>, blockMs = 0): Promise<T> {
     try {
-      const result = await (this.redis instanceof Cluster ? this.withinDeadline(operation(), blockMs) : operation());
+      const result = await (this.redis instanceof Cluster
+        ? withinDeadline(operation(), this.options.commandTimeoutMs + blockMs + DEADLINE_MARGIN_MS)
+        : operation());
       this.health.markUp();
       this.lastSocketError = null;
       return result;
@@ -368,20 +368,6 @@ export class RedisBroker implements Broker {
       }
       throw permissionError(message, err) ?? new BrokerError(`Redis answered with an error: ${message}`, err);
     }
-  }
-
-  /**
-   * A cluster client holds commands in its own queue until it knows the slots, and ioredis's
-   * commandTimeout only starts once a command reaches a node: with every node away, or a login
-   * refused, a command would wait forever. This gives it the same limit a single Redis has.
-   */
-  private withinDeadline<T>(pending: Promise<T>, blockMs: number): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const limitMs = this.options.commandTimeoutMs + blockMs + DEADLINE_MARGIN_MS;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`Command timed out: no cluster node answered within ${limitMs} ms`)), limitMs);
-    });
-    return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
   }
 
   private watch(conn: RedisClient): void {

@@ -51,6 +51,10 @@ export interface QueueKeys {
   readonly canceled: string;
   /** zset: ids of active jobs asked to cancel (the reason is on the record); their supervisors look here */
   readonly canceling: string;
+  /** prefix of a minute's metrics hash (the minute's start, epoch ms, follows; see lib/metrics.ts) */
+  readonly metricsPrefix: string;
+  /** zset of the supervisors serving the queue, scored by when their registration expires */
+  readonly workers: string;
   /** stream of job lifecycle events, capped */
   readonly events: string;
   /** zset with one member: when work may next be runnable (see lua/includes/marker.lua) */
@@ -103,6 +107,19 @@ export function parseDepRef(ref: string): { queue: string; id: string } {
   return { queue: ref.slice(0, tab), id: ref.slice(tab + 1) };
 }
 
+/** Where supervisors register (see lib/redis/observe.ts): its own hash tag, one slot for all of them. */
+export interface RegistryKeys {
+  /** zset of supervisor ids, scored by when their registration expires */
+  readonly index: string;
+  /** a supervisor's registration: a JSON string that expires unless renewed */
+  supervisor(id: string): string;
+}
+
+export function registryKeys(prefix: string): RegistryKeys {
+  const base = `${prefix}:{supervisors}:`;
+  return { index: `${base}index`, supervisor: (id: string) => `${base}sup:${id}` };
+}
+
 export function queueKeys(prefix: string, queue: string): QueueKeys {
   const base = `${prefix}:{${queue}}:`;
   const jobPrefix = `${base}job:`;
@@ -128,6 +145,8 @@ export function queueKeys(prefix: string, queue: string): QueueKeys {
     canceled: `${base}canceled`,
     canceling: `${base}canceling`,
     events: `${base}events`,
+    metricsPrefix: `${base}metrics:`,
+    workers: `${base}workers`,
     marker: `${base}marker`,
     guard: `${base}guard`,
     schedules: `${base}schedules`,

@@ -31,7 +31,7 @@ export function turnArguments(k: QueueKeys, queue: string, p: WritePolicy, write
   const args: Args = [queue, k.jobPrefix, p.eventsMaxLen, p.eventDataMaxBytes, p.maxStalls];
   if (lease) args.push(lease.count, lease.owner, lease.tokenBase, lease.leaseMs);
   else args.push(0, '', '', 0);
-  args.push(p.keepCompleted ?? -1, p.keepFailed ?? -1, ...k.flowPrefixes);
+  args.push(p.keepCompleted ?? -1, p.keepFailed ?? -1, ...k.flowPrefixes, k.metricsPrefix);
   for (const w of writes) {
     if (w.kind === 'complete') args.push(w.kind, w.id, w.token, w.result, w.ttlMs, '', '');
     else if (w.kind === 'fail') args.push(w.kind, w.id, w.token, w.error, w.ttlMs, w.retryInMs ?? '', '');

@@ -2,13 +2,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RedisClient } from './connection';
 import { luaConstants } from '../states';
+import { metricsLua } from '../metrics';
 
 /**
  * The Lua scripts, one file per atomic step, named `<name>-<n>.lua` where n is the number of fixed
  * keys; scripts that take one key per job get the rest at call time, so every script is defined
  * with a variable key count and called as (numKeys, ...keys, ...args). What several scripts share
  * lives in `lua/includes/` and is pulled in by a `-- @include "name"` line; every script starts
- * with the constants of lib/states.ts (S, M, R, E), so no script spells a status or a reply.
+ * with the constants of lib/states.ts (S, M, R, E) and lib/metrics.ts (METRIC), so no script spells a status or a reply.
  */
 const SCRIPT_FILES = {
   brokkrEnqueue: 'enqueue-17.lua',
@@ -32,6 +33,8 @@ const SCRIPT_FILES = {
   brokkrScheduleRemove: 'schedule-remove-4.lua',
   brokkrSchedulesStale: 'schedules-stale-2.lua',
   brokkrFlow: 'flow-12.lua',
+  brokkrRegister: 'register-2.lua',
+  brokkrPresence: 'presence-1.lua',
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_FILES;
@@ -54,7 +57,7 @@ export function scriptSource(file: string): string {
       seen.add(name);
       return expand(readFileSync(join(LUA_DIR, 'includes', `${name}.lua`), 'utf8'));
     });
-  return `${luaConstants()}\n${expand(readFileSync(join(LUA_DIR, file), 'utf8'))}`;
+  return `${luaConstants()}\n${metricsLua()}\n${expand(readFileSync(join(LUA_DIR, file), 'utf8'))}`;
 }
 
 export function scriptSources(): Record<ScriptName, string> {

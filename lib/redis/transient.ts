@@ -18,3 +18,16 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
 // The cluster ones: a failover or a slot migration under way, or every seed node unreachable.
 const TRANSIENT_MESSAGE =
   /Connection is closed|Stream isn't writeable|Command timed out|^LOADING|^BUSY|^TRYAGAIN|^CLUSTERDOWN|^MASTERDOWN|READONLY|^OOM|connect E\w+|Connection ended|Too many Cluster redirections|Failed to refresh slots cache|None of startup nodes is available|Cluster isn't ready|^MOVED|^ASK|Command aborted due to connection close/i;
+
+/**
+ * A cluster client holds commands in its own queue until it knows the slots, and ioredis's
+ * commandTimeout only starts once a command reaches a node: with every node away, or a login
+ * refused, a command would wait forever. This gives it the same limit a single Redis has.
+ */
+export function withinDeadline<T>(pending: Promise<T>, limitMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Command timed out: no cluster node answered within ${limitMs} ms`)), limitMs);
+  });
+  return Promise.race([pending, expired]).finally(() => clearTimeout(timer));
+}

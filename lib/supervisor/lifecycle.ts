@@ -16,6 +16,7 @@ import { ReadyBuffer } from './ready-buffer';
 import { type Emit, type HeldRun, releaseWrite, Runs } from './runs';
 import { ScheduleKeeper } from './schedule-keeper';
 import { onShutdownSignals } from './signals';
+import { Presence } from './presence';
 
 /** How long close() keeps trying to write the outcomes of runs it terminated. */
 const FINAL_WRITE_MS = 5_000;
@@ -31,6 +32,7 @@ interface Parts {
   cancels: CancelWatch;
   notes: NoteWriter;
   handoffs: HandoffRunner;
+  presence: Presence;
 }
 
 /**
@@ -51,9 +53,15 @@ export class Lifecycle {
     private readonly options: ResolvedSupervisorOptions,
     private readonly id: string,
     private readonly tokenBase: string,
-    private readonly emit: Emit,
+    private readonly emitOut: Emit,
     private readonly report: (err: unknown) => void,
   ) {}
+
+  /** Every event leaves through here: the registry's counts see each outcome. */
+  private readonly emit: Emit = (event, ...args) => {
+    if (event === 'completed' || event === 'failed') this.parts?.presence.count(event);
+    this.emitOut(event, ...args);
+  };
 
   get running(): number {
     return this.parts?.runs.size ?? 0;
@@ -235,7 +243,10 @@ export class Lifecycle {
       },
       error: this.report,
     });
-    this.parts = { broker, pool, runs, ready, fetch, leases, schedules, cancels, notes, handoffs };
+    const { queues, concurrency, threads, heartbeatMs } = o;
+    const presence = new Presence(broker, { id: this.id, queues, concurrency, threads, heartbeatMs }, () => runs.size, this.report);
+    this.parts = { broker, pool, runs, ready, fetch, leases, schedules, cancels, notes, handoffs, presence };
+    presence.start();
     cancels.start();
     leases.start();
     fetch.start();
@@ -263,6 +274,7 @@ export class Lifecycle {
       }
     }
     await p.leases.stop();
+    await p.presence.stop();
     p.cancels.stop();
     p.notes.stop();
     await p.notes.flush().catch(() => undefined);

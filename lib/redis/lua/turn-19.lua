@@ -26,7 +26,8 @@
   ARGV[10]  keepCompleted: most records the completed registry keeps (-1: no cap; the oldest go first)
   ARGV[11]  keepFailed: the same for the failed registry
   ARGV[12]  group jobs key prefix, ARGV[13] group rate log key prefix (same slot, like the job prefix)
-  ARGV[14..] per write 7 values: kind (complete | fail | release | cancel), id, token, payload (result JSON,
+  ARGV[14]  the prefix of the queue's per-minute metrics hashes (see includes/metrics.lua)
+  ARGV[15..] per write 7 values: kind (complete | fail | release | cancel), id, token, payload (result JSON,
             error JSON, or the release reason), ttl ms (the record's own TTL wins), the release mode of
             a release or for a fail the delay before the next try ('' : no retry, the job fails), and
             for a release how long the whole queue holds off (ctx.rateLimit; '' : not at all)
@@ -43,6 +44,7 @@
 -- @include "queued"
 -- @include "take"
 -- @include "cancel"
+-- @include "metrics"
 -- @include "writes"
 -- @include "delayed"
 -- @include "lease"
@@ -53,12 +55,12 @@ local q = {
   fc = fc, active = fc.active, completed = KEYS[11], failed = KEYS[12], events = KEYS[13], retrying = KEYS[16],
   canceled = KEYS[17], canceling = KEYS[18], handoff = KEYS[19],
   queue = ARGV[1], cap = ARGV[3], dataCap = tonumber(ARGV[4]), maxStalls = tonumber(ARGV[5]),
-  now = #ARGV >= 14 and serverNow() or 0, finished = {}, back = {}, touched = {},
+  metricsPrefix = ARGV[14], now = #ARGV >= 15 and serverNow() or 0, finished = {}, back = {}, touched = {},
 }
 local keep = { [q.completed] = tonumber(ARGV[10]), [q.failed] = tonumber(ARGV[11]), [q.canceled] = tonumber(ARGV[11]) }
 local written = {}
 local holdUntil
-for a = 14, #ARGV, WRITE_WIDTH do
+for a = 15, #ARGV, WRITE_WIDTH do
   local kind, id, token, payload, ttl = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], tonumber(ARGV[a + 4])
   local key = ARGV[2] .. id
   local reply, stalls, attempts, name, err, at
@@ -93,6 +95,7 @@ for registry in pairs(q.touched) do
   redis.call('ZREMRANGEBYSCORE', registry, '-inf', q.now)
   capRegistry(registry, ARGV[2], keep[registry])
 end
+flushMetrics(q)
 if #q.back > 0 then
   -- put back where they were: they are taken before jobs of their priority that came after them
   for _, id in ipairs(q.back) do queueAgain(fc, ARGV[2] .. id, id) end

@@ -4,8 +4,8 @@
 -- twice. `q` holds the queue's keys and settings (see the scripts that include this); ids to take
 -- off the active set and to put back on the wait list are gathered in q.finished and q.back, the
 -- registries written in q.touched, the soonest retry scheduled in q.retryAt, and q.handedOff set
--- when a finished job has dependents to tell (handoff-read-1.lua). Needs queued.lua
--- and cancel.lua included before it (q.fc: the flow keys). A job asked to cancel (cancelReason on
+-- when a finished job has dependents to tell (handoff-read-1.lua). Needs queued.lua,
+-- cancel.lua and metrics.lua included before it (q.fc: the flow keys). A job asked to cancel (cancelReason on
 -- its record) ends canceled however its run ends, unless it completed: its work is then done.
 -- Returns reply, stalls, attempts, name, error JSON ('' unless a release failed the job), and the
 -- next run time of a retrying job ('' otherwise).
@@ -65,8 +65,8 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   local completed = kind == 'complete'
   local ttlField = completed and 'resultTtlMs' or 'failedTtlMs'
   local cur = redis.call('HMGET', key, 'token', 'status', 'name', 'attempts', ttlField, 'retriedBy', 'runAt', 'cancelReason',
-    'failedTtlMs', unpack(TIE_FIELDS))
-  local ties = tiesFrom(q.handoff, cur, 10)
+    'failedTtlMs', 'startedAt', 'createdAt', unpack(TIE_FIELDS))
+  local ties = tiesFrom(q.handoff, cur, 12)
   if not cur[1] and not cur[2] and not cur[3] then
     return writeWithoutRecord(q, id, ttl) and R.already or R.gone, 0, 0, '', '', ''
   end
@@ -87,6 +87,8 @@ local function writeOutcome(q, key, kind, id, token, payload, ttl, retryIn)
   if not completed and cur[8] then
     return cancelRun(q, key, id, cur[3] or '', attempts, tonumber(cur[9]) or ttl, cur[8], ties)
   end
+  local dueAt = math.max(tonumber(cur[11]) or 0, tonumber(cur[7]) or 0)
+  noteRun(q, retryIn == nil and (completed and 'c' or 'f') or nil, cur[10], dueAt > 0 and dueAt or nil)
   if not completed and retryIn then return scheduleRetry(q, key, id, token, payload, attempts, cur[3] or '', retryIn) end
   ttl = tonumber(cur[5]) or ttl
   if ties.handoff then q.handedOff = true end
@@ -138,6 +140,7 @@ local function writeRelease(q, key, id, token, reason, ttl, mode)
   if mode ~= M.free and stalls > q.maxStalls then
     local err = freshStallError(stalls, q.maxStalls, mode)
     keepError(key, ranAs, err, q.now)
+    countMetric(q, 'f')
     if ties.handoff then q.handedOff = true end
     if finalize(key, q.failed, id, tonumber(cur[5]) or ttl, q.now,
       { 'status', S.failed, 'error', err, 'finishedAt', q.now, 'attempts', attempts, 'stalls', stalls, 'releasedBy', token }, ties) then
