@@ -254,6 +254,8 @@ export interface NewJob {
   /** when it becomes runnable: at `runAt` (epoch ms), or `delayMs` after the broker's clock now; neither: now */
   runAt?: number;
   delayMs?: number;
+  /** the enqueue's trace context (lib/tracing.ts), stored for the run's span */
+  trace?: string;
 }
 
 /** A job leased to a supervisor: active in the broker until its outcome is written. */
@@ -265,6 +267,8 @@ export interface LeasedJob {
   data: string;
   attempt: number;
   createdAt: number;
+  /** the enqueue's trace context, when it was traced */
+  trace?: string;
   /** the job's own options, where it set them */
   timeoutMs?: number;
   resultTtlMs?: number;

@@ -26,6 +26,7 @@ import { type BulkJob, linkDependencies, type PrepareSettings, prepareJob } from
 export type { BulkJob };
 import { handOff } from './handoff';
 import { ResultWaiter } from './result-waiter';
+import { traceEnqueue } from './tracing';
 import { isRetryable, withRetry } from './retry';
 
 export interface WaitOptions {
@@ -93,9 +94,10 @@ export class Queue<Data = unknown, Result = unknown> {
     // resending is safe: the ids are made here, and a job whose id exists is not created twice
     const durability = { replicas: this.waitForReplicas, timeoutMs: this.replicaWaitMs };
     const callToken = uuidv7();
-    const { standing, replicas } = await this.whileReachable('enqueue', () =>
-      this.broker.enqueue(this.name, prepared, durability, callToken),
-    );
+    const { standing, replicas } = await traceEnqueue(this.name, prepared, (trace) => {
+      for (const job of prepared) if (trace) job.trace = trace;
+      return this.whileReachable('enqueue', () => this.broker.enqueue(this.name, prepared, durability, callToken));
+    });
     const refs: JobRef[] = new Array(jobs.length);
     order.forEach((original, i) => {
       refs[original] = { ...standing[i]!, queue: this.name, name: prepared[i]!.name };
@@ -108,9 +110,8 @@ export class Queue<Data = unknown, Result = unknown> {
   }
 
   /** The job's record, or null when the id is unknown or the record has expired. */
-  async getJob(id: string): Promise<JobInfo<Data, Result> | null> {
-    this.assertOpen();
-    return this.whileReachable('getJob', () => this.broker.getJob<Data, Result>(this.name, id));
+  getJob(id: string): Promise<JobInfo<Data, Result> | null> {
+    return this.read('getJob', () => this.broker.getJob<Data, Result>(this.name, id));
   }
 
   /**
@@ -182,11 +183,10 @@ export class Queue<Data = unknown, Result = unknown> {
    * as its record; an unknown id has none.
    */
   async getLogs(id: string, options: { offset?: number; limit?: number } = {}): Promise<string[]> {
-    this.assertOpen();
     const { offset = 0, limit = 1000 } = options ?? {};
     checkCount('getLogs: offset', offset, 0);
     checkCount('getLogs: limit', limit, 1, 1000);
-    return this.whileReachable('getLogs', () => this.broker.getLogs(this.name, id, offset, limit));
+    return this.read('getLogs', () => this.broker.getLogs(this.name, id, offset, limit));
   }
 
   /**

@@ -55,6 +55,57 @@ describe('the supervisor registry', () => {
   });
 });
 
+/** Prometheus text format: `name{labels} value` lines, as a map from `name{labels}` to the value. */
+function parseExposition(text: string): Map<string, number> {
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+describe('Prometheus metrics', () => {
+  it("counts a supervisor's jobs, run and wait times, thread restarts, and reads each queue's counts at scrape time", async () => {
+    const name = uniqueQueue('prom');
+    const queue = h.queue(name);
+    const sup = h.supervisor({
+      queues: [name],
+      threads: 1,
+      timeoutGraceMs: 50,
+      handlers: { echo: fixture('echo'), throws: fixture('throws'), spin: fixture('spin') },
+    });
+    const registry = sup.metrics();
+    let echoStarts = 0;
+    sup.on('active', (e) => {
+      if (e.job.name === 'echo') echoStarts++;
+    });
+    await sup.start();
+    const ok = await queue.enqueueBulk([1, 2, 3].map((n) => ({ name: 'echo', data: n })));
+    const bad = await queue.enqueue('throws', { kind: 'error' });
+    const stuck = await queue.enqueue('spin', null, { timeoutMs: 200 });
+    for (const j of ok) await queue.waitForResult(j.id, { timeoutMs: 10_000 });
+    for (const j of [bad, stuck]) await expect(queue.waitForResult(j.id, { timeoutMs: 10_000 })).rejects.toThrow();
+    await waitFor(async () => (await queue.getCounts()).failed === 2, 5_000, 'both failures written');
+
+    const samples = parseExposition(await registry.metrics());
+    expect(registry.contentType).toMatch(/^text\/plain/);
+    expect(samples.get(`brokkr_jobs_completed_total{queue="${name}",name="echo"}`)).toBe(3);
+    expect(samples.get(`brokkr_jobs_failed_total{queue="${name}",name="throws"}`)).toBe(1);
+    expect(samples.get(`brokkr_jobs_failed_total{queue="${name}",name="spin"}`)).toBe(1);
+    expect(samples.get(`brokkr_job_run_seconds_count{queue="${name}",name="echo"}`)).toBe(3);
+    // one wait per start: an echo put back when the spinning job's thread was ended starts twice
+    expect(samples.get(`brokkr_job_wait_seconds_count{queue="${name}",name="echo"}`)).toBe(echoStarts);
+    expect(samples.get(`brokkr_job_run_seconds_bucket{le="+Inf",queue="${name}",name="spin"}`)).toBe(1);
+    expect(samples.get('brokkr_thread_restarts_total')).toBeGreaterThanOrEqual(1);
+    expect(samples.get('brokkr_jobs_in_flight')).toBe(0);
+    expect(samples.get('brokkr_broker_outages_total')).toBe(0);
+    expect(samples.get(`brokkr_queue_jobs{queue="${name}",status="completed"}`)).toBe(3);
+    expect(samples.get(`brokkr_queue_jobs{queue="${name}",status="failed"}`)).toBe(2);
+  });
+});
+
 describe('per-minute metrics', () => {
   it('counts completed and failed jobs and measures wait and run times, written with the outcomes', async () => {
     const name = uniqueQueue('met');

@@ -125,6 +125,10 @@ export class JobPool<J extends PoolJob> {
     return this.threads.count;
   }
 
+  get threadRestarts(): number {
+    return this.threads.restarts;
+  }
+
   /** Starts every thread and loads the handler modules; resolves with the job names they provide. */
   async start(): Promise<string[]> {
     const names = await this.threads.start();

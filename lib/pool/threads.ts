@@ -109,6 +109,9 @@ export class ThreadSessions<R> {
     return this.sessions.size;
   }
 
+  /** threads replaced since start: ended for a timeout or recycling, or died */
+  restarts = 0;
+
   all(): IterableIterator<Session<R>> {
     return this.sessions.values();
   }
@@ -218,6 +221,7 @@ export class ThreadSessions<R> {
         new HandlerLoadError(`a worker thread could not start: ${(err as Error)?.message ?? 'it ended before loading the handlers'}`),
       );
     } else if (session.ending !== 'release') {
+      this.restarts++;
       this.open();
     }
     this.shareCapacity();

@@ -10,7 +10,7 @@ import { LEASE_REPLIES, type LeaseReply, WRITE_REPLIES, type WriteReply } from '
 
 const WRITE_WIDTH = 6;
 /** must match LEASE_WIDTH in lua/includes/lease.lua */
-const LEASE_WIDTH = 17;
+const LEASE_WIDTH = 18;
 /** the turn's flow value (see turn-19.lua) */
 const PAUSED = 1;
 const LIMITED = 2;
@@ -81,6 +81,8 @@ function decodeLeases(flat: Flat, leased: LeasedJob[], dropped: DroppedId[]): vo
     if (group !== '') job.group = group;
     const deps = String(flat[i + 16] ?? '');
     if (deps !== '') job.dependencies = deps;
+    const trace = String(flat[i + 17] ?? '');
+    if (trace !== '') job.trace = trace;
     leased.push(job);
   }
 }

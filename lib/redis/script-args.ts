@@ -17,6 +17,7 @@ export function enqueueArguments(k: QueueKeys, queue: string, p: WritePolicy, jo
     const optionArgs = storedOptionFields(job.opts);
     const deps = (job.dependsOn ?? []).map((a) => depRef(a.queue, a.id));
     if (job.dependsOn) optionArgs.push('dependsOn', JSON.stringify(job.dependsOn));
+    if (job.trace) optionArgs.push('trace', job.trace);
     const d = job.dedupe;
     args.push(job.id, job.name, job.data, job.runAt ?? '', job.delayMs ?? '', job.chosenId ? '1' : '');
     args.push(d?.key ?? '', d?.mode ?? '', d?.ttlMs ?? '', job.opts.onDependencyFailure ?? 'fail', deps.length, optionArgs.length / 2);

@@ -17,6 +17,12 @@ import { type Emit, type HeldRun, releaseWrite, Runs } from './runs';
 import { ScheduleKeeper } from './schedule-keeper';
 import { onShutdownSignals } from './signals';
 import { Presence } from './presence';
+import { SupervisorMeters } from './prometheus';
+import { RunTracer } from '../tracing';
+import type { JobEventInfo } from '../events';
+
+/** The events that end a run (and its span). */
+const RUN_ENDS = new Set(['completed', 'failed', 'retrying', 'requeued', 'canceled', 'dropped', 'stalled']);
 
 /** How long close() keeps trying to write the outcomes of runs it terminated. */
 const FINAL_WRITE_MS = 5_000;
@@ -57,11 +63,30 @@ export class Lifecycle {
     private readonly report: (err: unknown) => void,
   ) {}
 
-  /** Every event leaves through here: the registry's counts see each outcome. */
+  private meters: SupervisorMeters | null = null;
+  private readonly tracer = new RunTracer();
+
+  /** Every event leaves through here: the registry's counts, the Prometheus metrics and the run spans see each. */
   private readonly emit: Emit = (event, ...args) => {
     if (event === 'completed' || event === 'failed') this.parts?.presence.count(event);
+    const job = (args[0] as { job?: JobEventInfo }).job;
+    const run = event === 'active' && job ? this.parts?.runs.byId(job.id) : undefined;
+    this.meters?.observe(event, args[0], run?.createdAt);
+    if (job && run) this.tracer.start(job, run.trace);
+    else if (job && RUN_ENDS.has(event)) this.tracer.end(job.id, event, (args[0] as { error?: { message?: string } }).error);
     this.emitOut(event, ...args);
   };
+
+  /** The Prometheus metrics, made on first use: from then on every event is counted. */
+  metrics(): SupervisorMeters {
+    this.meters ??= new SupervisorMeters({
+      queues: this.options.queues,
+      running: () => this.running,
+      threadRestarts: () => this.parts?.pool.threadRestarts ?? 0,
+      counts: async (queue) => (this.parts && !this.closing ? this.parts.broker.getCounts(queue) : null),
+    });
+    return this.meters;
+  }
 
   get running(): number {
     return this.parts?.runs.size ?? 0;

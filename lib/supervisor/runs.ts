@@ -26,6 +26,10 @@ export interface HeldRun extends PoolJob, Run {
   failedTries: number;
   /** performance.now() when it was handed to a thread */
   dispatchedAt: number;
+  /** when its job was enqueued, epoch ms (Redis clock) */
+  createdAt: number;
+  /** the enqueue's trace context */
+  trace?: string;
   /** set when its job was canceled (queue.cancel) while held here */
   cancelReason?: string;
 }
@@ -88,6 +92,8 @@ export class Runs {
       priority: job.priority,
       info: { id: job.id, queue, name: job.name, attempt: job.attempt },
       dispatchedAt: 0,
+      createdAt: job.createdAt,
+      ...(job.trace !== undefined ? { trace: job.trace } : {}),
       ...(job.dependencies !== undefined ? { dependencies: job.dependencies } : {}),
     };
     this.held.set(job.id, run);

@@ -6,6 +6,7 @@ import { ErrorCodes } from '../errors';
 import type { SupervisorEvents } from '../events';
 import { LOG_PREFIX } from '../logger';
 import { Lifecycle } from './lifecycle';
+import type { Registry } from 'prom-client';
 
 /**
  * The actor that owns the Redis connections and the thread pool: threads pull jobs it leased
@@ -41,6 +42,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Live worker threads (more start on demand up to `threads`; idle ones are released). */
   get threadCount(): number {
     return this.lifecycle.threadCount;
+  }
+
+  /**
+   * The supervisor's Prometheus metrics as a prom-client Registry (serve `await registry.metrics()`
+   * with `registry.contentType`). Counting starts at the first call: call it before start().
+   */
+  metrics(): Registry {
+    return this.lifecycle.metrics().registry;
   }
 
   /** Starts the threads (loading the handler modules), connects, and begins to serve. */

@@ -6,10 +6,11 @@
 -- name, data, attempt, timeoutMs, createdAt, resultTtlMs, failedTtlMs, maxAttempts, backoff (JSON),
 -- schedule (the id of the schedule whose tick this is), tries (failed tries so far: retries count
 -- these, not leases, so a stall does not use up a try), priority, group, and the outcomes of its
--- dependencies (a JSON array of includes/deps.lua outcomeJson, '' without dependsOn). Returns how many ids it
+-- dependencies (a JSON array of includes/deps.lua outcomeJson, '' without dependsOn), and the trace
+-- context stored at enqueue ('' : none; lib/tracing.ts). Returns how many ids it
 -- took, and when the queue's limits let it lease again (nil: not held back by time). Each lease is
 -- an `active` event in the stream `ev` ({ stream, cap, queue }); needs events.lua included.
-local LEASE_WIDTH = 17
+local LEASE_WIDTH = 18
 
 local function lease(fc, jobPrefix, count, owner, tokenBase, leaseMs, out, ev)
   if count <= 0 then return 0, nil end
@@ -22,7 +23,7 @@ local function lease(fc, jobPrefix, count, owner, tokenBase, leaseMs, out, ev)
   for i, id in ipairs(ids) do
     local key = jobPrefix .. id
     local f = redis.call('HMGET', key, 'status', 'name', 'data', 'attempts', 'timeoutMs', 'createdAt', 'resultTtlMs', 'failedTtlMs',
-      'maxAttempts', 'backoff', 'schedule', 'tries', 'priority', 'group', 'depsKey')
+      'maxAttempts', 'backoff', 'schedule', 'tries', 'priority', 'group', 'depsKey', 'trace')
     local reply, token, attempts = R.leased, '', ''
     if not f[1] and not f[2] and not f[3] then
       reply = R.missing
@@ -43,6 +44,7 @@ local function lease(fc, jobPrefix, count, owner, tokenBase, leaseMs, out, ev)
       out[n + 8], out[n + 9], out[n + 10], out[n + 11], out[n + 12] = f[6] or '', f[7] or '', f[8] or '', f[9] or '', f[10] or ''
       out[n + 13], out[n + 14], out[n + 15], out[n + 16] = f[11] or '', f[12] or '0', f[13] or '0', f[14] or ''
       out[n + 17] = f[15] and '[' .. table.concat(redis.call('HVALS', f[15]), ',') .. ']' or ''
+      out[n + 18] = f[16] or ''
     else
       leftActive(fc, id) -- it never became active: its group's share goes back
       for j = n + 4, n + LEASE_WIDTH do out[j] = '' end
