@@ -4,7 +4,7 @@ import type { BackoffStrategy } from './backoff';
 import { ValidationError } from './errors';
 import type { JobOptions } from './job';
 import { redact } from './redact';
-import type { Logger } from './logger';
+import { consoleLogger, type Logger } from './logger';
 
 /**
  * Where Redis is: a URL (`redis://user:pass@host:port/db`, `rediss://` for TLS), ioredis options
@@ -227,7 +227,7 @@ export function resolveSupervisorOptions(options: SupervisorOptions): ResolvedSu
     handleSignals: options.handleSignals ?? false,
     commandTimeoutMs: options.commandTimeoutMs ?? 5_000,
     retryMaxDelayMs: options.retryMaxDelayMs ?? 2_000,
-    logger: options.logger ?? console,
+    logger: options.logger ?? consoleLogger,
     backoffStrategies: { ...options.backoffStrategies },
   };
 }

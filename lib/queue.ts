@@ -147,7 +147,7 @@ export class Queue<Data = unknown, Result = unknown> {
   }
 
   /** Completed and failed counts and wait and run time percentiles per minute, for the last `sinceMs` (default an hour, at most a day). */
-  getMetrics(options: { sinceMs?: number } = {}): Promise<QueueMetrics> {
+  async getMetrics(options: { sinceMs?: number } = {}): Promise<QueueMetrics> {
     const sinceMs = options.sinceMs ?? 3_600_000;
     checkCount('getMetrics: sinceMs', sinceMs, 1);
     return this.read('getMetrics', () => this.broker.observe.metrics(this.name, sinceMs));
@@ -370,7 +370,7 @@ export class Queue<Data = unknown, Result = unknown> {
     return this.read(what, () => this.broker.getFlow(this.name));
   }
 
-  private read<T>(what: string, operation: () => Promise<T>): Promise<T> {
+  private async read<T>(what: string, operation: () => Promise<T>): Promise<T> {
     this.assertOpen();
     return this.whileReachable(what, operation);
   }

@@ -177,6 +177,8 @@ describe('bad input gets a clear, typed error and loses nothing', () => {
     await expect(queue.waitForResult(good!.id, { timeoutMs: 10_000 })).resolves.toMatchObject({ data: 3 });
     await waitFor(() => logger.lines.some((l) => l.includes(gone!.id)), 5_000, 'the dropped id to be logged');
     expect(logger.lines.find((l) => l.includes(gone!.id))).toContain('its record no longer exists');
+    // structured: a pino-shaped logger gets the fields, not only the prose
+    expect(logger.fields).toContainEqual({ event: 'job:dropped', jobId: gone!.id, queue: name });
   });
 });
 

@@ -152,3 +152,29 @@ describe('per-minute metrics', () => {
     expect(percentiles(new Map())).toEqual({ count: 0, p50: null, p95: null, p99: null });
   });
 });
+
+describe('structured logging', () => {
+  it('gives a pino-shaped logger fields, with one debug line per job event when its level shows them', async () => {
+    const name = uniqueQueue('log');
+    const entries: { level: string; fields: Record<string, unknown>; message: string }[] = [];
+    const at = (level: string) => (fields: Record<string, unknown>, message: string) => entries.push({ level, fields, message });
+    const logger = { warn: at('warn'), error: at('error'), info: at('info'), debug: at('debug'), isLevelEnabled: () => true };
+    const queue = h.queue(name);
+    const sup = h.supervisor({ queues: [name], threads: 1, logger, handlers: { echo: fixture('echo') } });
+    await sup.start();
+    const job = await queue.enqueue('echo', 1);
+    await queue.waitForResult(job.id, { timeoutMs: 10_000 });
+    await sup.close();
+    expect(entries).toContainEqual({
+      level: 'info',
+      fields: expect.objectContaining({ event: 'supervisor:started', queues: [name], threads: 1 }),
+      message: `serving ${name}`,
+    });
+    expect(entries).toContainEqual({
+      level: 'debug',
+      fields: { event: 'job:completed', jobId: job.id, queue: name, name: 'echo', attempt: 1 },
+      message: 'job completed',
+    });
+    expect(entries.at(-1)).toMatchObject({ level: 'info', fields: { event: 'supervisor:closed' } });
+  });
+});

@@ -14,7 +14,7 @@ const supervisor = new Supervisor({
   eventsMaxLen: 1_000_000,
   retryMaxDelayMs: 500,
   commandTimeoutMs: 1_500,
-  logger: { warn: () => undefined, error: (m: string) => process.stderr.write(`${m}\n`) },
+  logger: { warn: () => undefined, error: (_fields, m: string) => process.stderr.write(`${m}\n`) },
 });
 supervisor.on('error', (err) => process.stderr.write(`supervisor error: ${err.message}\n`));
 supervisor.start().then(() => process.stdout.write('ready\n'));

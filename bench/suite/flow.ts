@@ -37,7 +37,7 @@ function supervisor(url: string, queue: string, threads: number, concurrency: nu
     concurrency,
     resultTtlMs,
     handlers: { noop: noopHandler, small: noopHandler },
-    logger: { warn: () => undefined, error: (m: string) => process.stderr.write(`${m}\n`) },
+    logger: { warn: () => undefined, error: (_fields, m: string) => process.stderr.write(`${m}\n`) },
   });
   s.on('failed', (e) => process.stderr.write(`brokkr job failed: ${e.error.message}\n`));
   return s;

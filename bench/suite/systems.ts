@@ -84,7 +84,7 @@ export function brokkr(url: string, threads: number, retention: Retention): Syst
           cpu: join(handlersDir, `cpu.${ext}`),
           stamp: join(handlersDir, `stamp.${ext}`),
         },
-        logger: { warn: () => undefined, error: (m: string) => process.stderr.write(`${m}\n`) },
+        logger: { warn: () => undefined, error: (_fields, m: string) => process.stderr.write(`${m}\n`) },
       });
       supervisor.on('completed', (e) => done(typeof e.result === 'number' ? e.result : null));
       supervisor.on('failed', (e) => process.stderr.write(`brokkr job failed: ${e.error.message}\n`));

@@ -1,6 +1,6 @@
 import type { ResolvedSupervisorOptions } from '../config';
 import { ClosedError } from '../errors';
-import { LOG_PREFIX } from '../logger';
+import { type LogFields, logSafely } from '../logger';
 import { JobPool, threadQueueDepth } from '../pool/pool';
 import { RedisBroker } from '../redis/broker';
 import { clientName } from '../redis/keys';
@@ -74,8 +74,21 @@ export class Lifecycle {
     this.meters?.observe(event, args[0], run?.createdAt);
     if (job && run) this.tracer.start(job, run.trace);
     else if (job && RUN_ENDS.has(event)) this.tracer.end(job.id, event, (args[0] as { error?: { message?: string } }).error);
+    if (job && this.debugLogs) {
+      logSafely(
+        this.options.logger,
+        'debug',
+        { event: `job:${event}`, jobId: job.id, queue: job.queue, name: job.name, attempt: job.attempt },
+        `job ${event}`,
+      );
+    }
     this.emitOut(event, ...args);
   };
+
+  /** one debug line per job event, only for a logger set to show them (pino's isLevelEnabled) */
+  private get debugLogs(): boolean {
+    return this.options.logger.isLevelEnabled?.('debug') ?? false;
+  }
 
   /** The Prometheus metrics, made on first use: from then on every event is counted. */
   metrics(): SupervisorMeters {
@@ -172,7 +185,11 @@ export class Lifecycle {
         leased: (queueIndex, queue, jobs, dropped) => {
           for (const d of dropped) {
             const why = d.reason === 'missing' ? 'its record no longer exists' : `its record is ${d.status}, not queued`;
-            this.log('warn', `dropped job id ${d.id} from the wait list of queue ${queue}: ${why}`);
+            this.log(
+              'warn',
+              { event: 'job:dropped', jobId: d.id, queue },
+              `dropped job id ${d.id} from the wait list of queue ${queue}: ${why}`,
+            );
           }
           for (const job of jobs) {
             if (job.schedule !== undefined) schedules.taken(queue, job);
@@ -243,7 +260,11 @@ export class Lifecycle {
           if (run && (ready.remove(run.queueIndex, run) || pool.takeBack(run))) {
             runs.forget(run, 'its lease passed to another supervisor before it started');
           } else {
-            this.log('warn', `lost the lease of job ${lost.id} in queue ${queue}; its outcome will not be written here`);
+            this.log(
+              'warn',
+              { event: 'job:lease-lost', jobId: lost.id, queue },
+              `lost the lease of job ${lost.id} in queue ${queue}; its outcome will not be written here`,
+            );
           }
         },
         reaped: (queue, writes, results, now) => runs.reaped(queue, results, writes, now),
@@ -276,6 +297,12 @@ export class Lifecycle {
     leases.start();
     fetch.start();
     void this.warnIfUnsafe(broker);
+    const { queues: served, concurrency: c, threads: t } = o;
+    this.log(
+      'info',
+      { event: 'supervisor:started', id: this.id, queues: served, concurrency: c, threads: t },
+      `serving ${served.join(', ')}`,
+    );
     if (o.handleSignals) this.detachSignals = onShutdownSignals((cold) => this.close(cold ? 0 : o.shutdownGraceMs), o.logger);
   }
 
@@ -294,6 +321,7 @@ export class Lifecycle {
         const left = await p.fetch.abandon();
         this.log(
           'error',
+          { event: 'supervisor:outcomes-unwritten', count: left.length },
           `closing with ${left.length} outcome(s) unwritten (Redis unreachable?); their jobs stay active until their leases expire, then another supervisor puts them back`,
         );
       }
@@ -308,6 +336,7 @@ export class Lifecycle {
     await p.fetch.stop();
     await p.pool.destroy();
     await p.broker.close();
+    this.log('info', { event: 'supervisor:closed', id: this.id }, 'closed');
     this.detachSignals?.(); // only now: a second signal during the grace must reach us
   }
 
@@ -322,12 +351,8 @@ export class Lifecycle {
   }
 
   /** Writes to the user's logger, which must never break the supervisor. */
-  private log(level: 'warn' | 'error', message: string): void {
-    try {
-      this.options.logger[level](`${LOG_PREFIX} ${message}`);
-    } catch {
-      // a logger that throws is ignored
-    }
+  private log(level: 'warn' | 'error' | 'info', fields: LogFields, message: string): void {
+    logSafely(this.options.logger, level, fields, message);
   }
 
   /** One warning at start when the server is set to lose accepted jobs (see the README's Durability section). */
@@ -350,6 +375,7 @@ export class Lifecycle {
     if (problems.length > 0) {
       this.log(
         'warn',
+        { event: 'redis:unsafe-settings' },
         `the Redis server is set unsafely for a job queue: ${problems.join('; ')} (set appendonly yes, maxmemory-policy noeviction)`,
       );
     }

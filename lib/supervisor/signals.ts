@@ -1,4 +1,4 @@
-import { LOG_PREFIX, type Logger } from '../logger';
+import { type Logger, logSafely } from '../logger';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 
@@ -12,10 +12,18 @@ export function onShutdownSignals(close: (cold: boolean) => Promise<void>, logge
   const onSignal = (signal: NodeJS.Signals) => {
     received++;
     const cold = received > 1;
-    logger.warn(
-      `${LOG_PREFIX} ${signal} received, ${cold ? 'cold shutdown: terminating jobs in flight and putting them back' : 'warm shutdown: finishing jobs in flight (send it again to stop at once)'}`,
+    const what = cold
+      ? 'cold shutdown: terminating jobs in flight and putting them back'
+      : 'warm shutdown: finishing jobs in flight (send it again to stop at once)';
+    logSafely(
+      logger,
+      'warn',
+      { event: cold ? 'supervisor:cold-shutdown' : 'supervisor:warm-shutdown', signal },
+      `${signal} received, ${what}`,
     );
-    close(cold).catch((err: unknown) => logger.error(`${LOG_PREFIX} shutdown failed: ${(err as Error)?.message ?? String(err)}`));
+    close(cold).catch((err: unknown) =>
+      logSafely(logger, 'error', { event: 'supervisor:shutdown-failed' }, `shutdown failed: ${(err as Error)?.message ?? String(err)}`),
+    );
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   return () => {

@@ -4,7 +4,7 @@ import { EventEmitter } from 'eventemitter3';
 import { type ResolvedSupervisorOptions, resolveSupervisorOptions, type SupervisorOptions } from '../config';
 import { ErrorCodes } from '../errors';
 import type { SupervisorEvents } from '../events';
-import { LOG_PREFIX } from '../logger';
+import { logSafely } from '../logger';
 import { Lifecycle } from './lifecycle';
 import type { Registry } from 'prom-client';
 
@@ -72,7 +72,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if ((err as { code?: unknown } | null)?.code === ErrorCodes.BROKER_UNAVAILABLE) return;
     const error = err instanceof Error ? err : new Error(String(err));
     if (this.listenerCount('error') > 0) this.emitSafe('error', error);
-    else this.options.logger.error(`${LOG_PREFIX} ${error.message}`);
+    else logSafely(this.options.logger, 'error', { event: 'supervisor:error', code: (error as { code?: string }).code }, error.message);
   }
 
   /** A listener that throws is logged; it never breaks the loop. */
@@ -80,7 +80,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     try {
       (this.emit as (e: E, ...a: Parameters<SupervisorEvents[E]>) => boolean)(event, ...args);
     } catch (err) {
-      this.options.logger.error(`${LOG_PREFIX} a listener of "${String(event)}" threw: ${(err as Error)?.message ?? String(err)}`);
+      logSafely(
+        this.options.logger,
+        'error',
+        { event: 'supervisor:listener-threw', listener: String(event) },
+        `a listener of "${String(event)}" threw: ${(err as Error)?.message ?? String(err)}`,
+      );
     }
   }
 }

@@ -5,7 +5,7 @@ import { Queue } from '../../lib/queue';
 import { Supervisor } from '../../lib/supervisor/supervisor';
 import type { ConnectionOptions, QueueOptions, SupervisorOptions } from '../../lib/config';
 import { Cluster, Redis } from 'ioredis';
-import type { Logger } from '../../lib/logger';
+import type { LogFields, Logger } from '../../lib/logger';
 
 /** The broker the suite runs against: a Redis URL, or `{ cluster: [...] }` (see global-setup.ts). */
 export function connection(): ConnectionOptions {
@@ -79,9 +79,14 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 }
 
 /** A logger that keeps what it is told, for tests that check what was logged. */
-export function memoryLogger(): Logger & { lines: string[] } {
+export function memoryLogger(): Logger & { lines: string[]; fields: LogFields[] } {
   const lines: string[] = [];
-  return { lines, warn: (m: string) => lines.push(`warn ${m}`), error: (m: string) => lines.push(`error ${m}`) };
+  const fields: LogFields[] = [];
+  const keep = (level: string) => (f: LogFields, m: string) => {
+    lines.push(`${level} ${m}`);
+    fields.push(f);
+  };
+  return { lines, fields, warn: keep('warn'), error: keep('error') };
 }
 
 /** Tracks queues and supervisors made by a test file and closes them after it. */
