@@ -1,0 +1,314 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { freePort } from '../scripts/ephemeral-redis';
+import { ErrorCodes } from '../lib';
+import { connection, fixture, Harness, uniqueQueue, waitFor } from './support/helpers';
+
+/**
+ * The brokkr CLI, each command run as a child process from source (`node --import tsx
+ * lib/cli/main.ts`) against the suite's Redis (or cluster), checking what it prints and its exit
+ * code. Setup and checks that are not the point of a test go through the library directly. Each
+ * run costs most of a second of CPU (Node, tsx, the library), so tests that only wait on their
+ * own children run concurrently; those that measure time or signal a long-lived child do not.
+ */
+
+const ROOT = join(__dirname, '..');
+const MAIN = join(ROOT, 'lib', 'cli', 'main.ts');
+const h = new Harness();
+afterAll(() => h.closeAll());
+
+/** How to point the CLI at the suite's broker: a URL, or a cluster's first node with --cluster. */
+function targetArgs(): string[] {
+  const c = connection();
+  if (typeof c === 'string') return ['--redis', c];
+  const seed = (c as { cluster: { host: string; port: number }[] }).cluster[0]!;
+  return ['--redis', `redis://${seed.host}:${seed.port}`, '--cluster'];
+}
+
+/** The environment of a child: none of the variables the CLI reads, unless a test sets them. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', ...extra };
+  for (const name of ['REDIS_URL', 'BROKKR_PREFIX', 'BROKKR_QUEUES', 'LOG_LEVEL']) if (!(name in extra)) delete env[name];
+  return env;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs one command to its end. Without `stdin`, stdin is /dev/null (not a terminal: enqueue would read it). */
+function brokkr(args: string[], options: { stdin?: string; target?: string[] } = {}): Promise<Run> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...(options.target ?? targetArgs()), ...args], {
+    cwd: ROOT,
+    env: childEnv(),
+    stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  if (options.stdin !== undefined) child.stdin!.end(options.stdin);
+  return new Promise((resolve) => {
+    child.once('close', (code) => resolve({ code, stdout, stderr, ms: performance.now() - started }));
+  });
+}
+
+/** Runs a command with --json, expects success, and parses the one document it prints. */
+async function brokkrJson<T>(args: string[], options: { stdin?: string } = {}): Promise<T> {
+  const run = await brokkr([...args, '--json'], options);
+  if (run.code !== 0) throw new Error(`brokkr ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as T;
+}
+
+/** One line on stderr in the CLI's own form, no stack trace. */
+function expectOneErrorLine(run: Run, pattern: RegExp): void {
+  const lines = run.stderr.trimEnd().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^brokkr: /);
+  expect(lines[0]).toMatch(pattern);
+  expect(run.stdout).toBe('');
+}
+
+interface JobJson {
+  id: string;
+  name: string;
+  status: string;
+  data: unknown;
+  result?: unknown;
+  attempts: number;
+  opts: Record<string, unknown>;
+  progress?: unknown;
+  logs: string[];
+}
+
+describe('enqueue, jobs and job', () => {
+  it.concurrent('enqueues one job with options and shows it in the listing and in full', async () => {
+    const name = uniqueQueue('cli-enq');
+    const ref = await brokkrJson<{ id: string; queue: string; name: string }>([
+      'enqueue',
+      name,
+      'sum',
+      '{"a":2,"b":3}',
+      '--attempts',
+      '3',
+      '--priority',
+      '5',
+    ]);
+    expect(ref).toMatchObject({ queue: name, name: 'sum', deduplicated: false });
+    const plain = await brokkr(['enqueue', name, 'later', '[1,2]', '--delay', '1h']);
+    expect(plain.code).toBe(0);
+    const delayedId = plain.stdout.trim(); // without --json: the id alone, for $(brokkr enqueue ...)
+
+    const [listed, table, job, delayed] = await Promise.all([
+      brokkrJson<JobJson[]>(['jobs', name, '--status', 'queued']),
+      brokkr(['jobs', name, '--status', 'queued']),
+      brokkrJson<JobJson>(['job', name, ref.id]),
+      brokkrJson<JobJson>(['job', name, delayedId]),
+    ]);
+    expect(listed.map((j) => j.id)).toEqual([ref.id]);
+    expect(table.code).toBe(0);
+    const [header, row] = table.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^ID\s+NAME\s+STATUS\s+ATTEMPT\s+ENQUEUED\s+FINISHED\s+ERROR$/);
+    expect(row).toMatch(new RegExp(`^${ref.id}\\s+sum\\s+queued\\s+0/3\\s+\\d+(ms|s) ago$`));
+    expect(job).toMatchObject({ id: ref.id, status: 'queued', data: { a: 2, b: 3 }, attempts: 0, logs: [] });
+    expect(job.opts).toMatchObject({ attempts: 3, priority: 5 });
+    expect(delayed).toMatchObject({ name: 'later', status: 'delayed', data: [1, 2] });
+  });
+
+  it.concurrent('job shows dependencies, and a job that is not there is a one-line error with exit code 1', async () => {
+    const q = h.queue(uniqueQueue('cli-job'));
+    const [first, second] = await q.enqueueBulk([
+      { name: 'sum', data: { a: 1, b: 1 }, opts: { jobId: 'first' } },
+      { name: 'sum', data: { a: 2, b: 2 }, opts: { dependsOn: ['first'], onDependencyFailure: 'cancel' } },
+    ]);
+    const [shown, json, missing] = await Promise.all([
+      brokkr(['job', q.name, second!.id]),
+      brokkrJson<JobJson>(['job', q.name, second!.id]),
+      brokkr(['job', q.name, 'no-such-id']),
+    ]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^status\s+deferred$/m);
+    expect(shown.stdout).toMatch(new RegExp(`^depends on\\s+${first!.id} \\(if one fails: cancel\\)$`, 'm'));
+    expect(json.opts).toMatchObject({ dependsOn: [{ queue: q.name, id: 'first' }], onDependencyFailure: 'cancel' });
+    expect(missing.code).toBe(1);
+    expectOneErrorLine(missing, /job no-such-id cannot be found/);
+  });
+
+  it.concurrent('enqueues JSON lines from stdin in batches, and a bad line enqueues nothing', async () => {
+    const q = h.queue(uniqueQueue('cli-bulk'));
+    const lines = Array.from({ length: 2_500 }, (_, i) => (i % 2 === 0 ? JSON.stringify({ a: i, b: 1 }) : String(i)));
+    const good = await brokkrJson<{ enqueued: number }>(['enqueue', q.name, 'sum'], { stdin: `${lines.join('\n')}\n\n` });
+    expect(good).toEqual({ queue: q.name, name: 'sum', enqueued: 2_500 });
+    expect((await q.getCounts()).queued).toBe(2_500);
+    const [first] = await q.getJobs({ status: 'queued', limit: 1 });
+    expect(first).toMatchObject({ name: 'sum', data: { a: 0, b: 1 } });
+
+    const other = h.queue(uniqueQueue('cli-bulk-bad'));
+    const bad = await brokkr(['enqueue', other.name, 'sum'], { stdin: '{"a":1}\n{"a":\n3\n' });
+    expect(bad.code).toBe(2);
+    expectOneErrorLine(bad, /stdin line 2 is not valid JSON/);
+    const empty = await brokkr(['enqueue', other.name, 'sum'], { stdin: '' });
+    expect(empty.code).toBe(2);
+    expectOneErrorLine(empty, /stdin held no jobs/);
+    expect((await other.getCounts()).queued).toBe(0);
+  });
+});
+
+describe('managing jobs and queues', () => {
+  it.concurrent('remove deletes a job, and removing it again fails with exit code 1', async () => {
+    const q = h.queue(uniqueQueue('cli-remove'));
+    const job = await q.enqueue('sum', { a: 1, b: 1 });
+    expect(await brokkrJson(['remove', q.name, job.id])).toEqual({ queue: q.name, id: job.id, removed: true });
+    expect(await q.getJob(job.id)).toBeNull();
+    const again = await brokkr(['remove', q.name, job.id]);
+    expect(again.code).toBe(1);
+    expectOneErrorLine(again, new RegExp(`job ${job.id} cannot be found`));
+  });
+
+  it.concurrent('cancel ends a waiting job canceled with the reason given', async () => {
+    const q = h.queue(uniqueQueue('cli-cancel'));
+    const job = await q.enqueue('sum', { a: 1, b: 1 }, { delayMs: 3_600_000 });
+    expect(await brokkrJson(['cancel', q.name, job.id, '--reason', 'sent by mistake'])).toEqual({
+      queue: q.name,
+      id: job.id,
+      status: 'canceled',
+    });
+    expect(await q.getJob(job.id)).toMatchObject({
+      status: 'canceled',
+      error: { code: ErrorCodes.JOB_CANCELED, reason: 'sent by mistake' },
+    });
+  });
+
+  it.concurrent('clean deletes finished records older than a duration, at most --limit', async () => {
+    const q = h.queue(uniqueQueue('cli-clean'));
+    const sup = h.supervisor({ queues: [q.name], handlers: fixture('cli-handlers') });
+    await sup.start();
+    const refs = await q.enqueueBulk([1, 2, 3].map((a) => ({ name: 'sum', data: { a, b: 0 } })));
+    for (const ref of refs) await q.waitForResult(ref.id, { timeoutMs: 10_000 });
+    await sup.close();
+    const none = await brokkrJson(['clean', q.name, '--status', 'completed', '--older-than', '1h']);
+    expect(none).toEqual({ queue: q.name, status: 'completed', deleted: 0 });
+    const two = await brokkrJson(['clean', q.name, '--status', 'completed', '--limit', '2']);
+    expect(two).toEqual({ queue: q.name, status: 'completed', deleted: 2 });
+    expect((await q.getCounts()).completed).toBe(1);
+  });
+
+  it.concurrent('pause and resume switch the queue for every supervisor', async () => {
+    const q = h.queue(uniqueQueue('cli-pause'));
+    expect(await brokkrJson(['pause', q.name])).toEqual({ queue: q.name, paused: true });
+    expect(await q.isPaused()).toBe(true);
+    const resumed = await brokkr(['resume', q.name]);
+    expect(resumed).toMatchObject({ code: 0, stdout: `queue ${q.name} resumed\n` });
+    expect(await q.isPaused()).toBe(false);
+  });
+
+  it.concurrent('schedules lists a schedule with its next run', async () => {
+    const q = h.queue(uniqueQueue('cli-sched'));
+    const { nextRunAt } = await q.schedule('hourly-sum', { everyMs: 3_600_000 }, 'sum', { a: 1, b: 2 });
+    const [json, table] = await Promise.all([
+      brokkrJson<{ id: string; nextRunAt: number }[]>(['schedules', q.name]),
+      brokkr(['schedules', q.name]),
+    ]);
+    expect(json).toEqual([expect.objectContaining({ id: 'hourly-sum', name: 'sum', nextRunAt, count: 0, data: { a: 1, b: 2 } })]);
+    expect(table.stdout).toMatch(
+      new RegExp(`^hourly-sum\\s+sum\\s+every 1h\\s+${new Date(nextRunAt!).toISOString()} \\(in [^)]+\\)\\s+never\\s+0`, 'm'),
+    );
+  });
+});
+
+describe('info', () => {
+  it.concurrent('shows counts by status and the wait of the next job, for named queues and for queues it finds itself', async () => {
+    const q = h.queue(uniqueQueue('cli-info'));
+    const enqueuedAt = Date.now();
+    await q.enqueueBulk([
+      { name: 'sum', data: {} },
+      { name: 'sum', data: {} },
+    ]);
+    await q.enqueue('sum', {}, { delayMs: 3_600_000 });
+    type Info = { queues: { queue: string; paused: boolean; counts: Record<string, number>; headWaitingMs: number | null }[] };
+    const [named, all, table] = await Promise.all([
+      brokkrJson<Info>(['info', q.name]),
+      brokkrJson<Info>(['info']),
+      brokkr(['info', q.name]),
+    ]);
+    const row = named.queues[0]!;
+    expect(row).toMatchObject({ queue: q.name, paused: false, counts: { queued: 2, delayed: 1, active: 0, completed: 0, failed: 0 } });
+    expect(row.headWaitingMs).toBeGreaterThanOrEqual(0);
+    expect(row.headWaitingMs).toBeLessThanOrEqual(Date.now() - enqueuedAt + 1_000);
+    expect(all.queues.find((r) => r.queue === q.name)).toMatchObject({ paused: false, counts: row.counts });
+    expect(table.stdout).toMatch(new RegExp(`^${q.name}\\s+-\\s+2\\s+0\\s+1\\s+0\\s+0\\s+0\\s+0\\s+0\\s+\\d+(ms|s)$`, 'm'));
+  });
+
+  it('--watch redraws until Ctrl-C, then exits 0', async () => {
+    const q = h.queue(uniqueQueue('cli-watch'));
+    await q.enqueue('sum', {});
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...targetArgs(), 'info', q.name, '--watch', '0.2'], {
+      cwd: ROOT,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      // off a terminal the frames follow each other
+      await waitFor(() => stdout.split('Queues\n').length > 2, 15_000, 'two frames');
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(stdout).toMatch(new RegExp(`^${q.name}\\s+-\\s+1\\s`, 'm'));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('errors', () => {
+  it.concurrent('bad input is one line on stderr and exit code 2', async () => {
+    const q = uniqueQueue('cli-bad');
+    const runs = await Promise.all([
+      brokkr(['jobs', q, '--status', 'sleeping']),
+      brokkr(['enqueue', q, 'sum', '{"a":']),
+      brokkr(['enqueue', q, 'sum', '1', '--delay', 'soon']),
+      brokkr(['enqueue', q, 'sum', '1', '--priority', '-1']),
+      brokkr(['retry', q]),
+      brokkr(['jobs', 'bad{name}', '--status', 'failed']),
+      brokkr(['frobnicate']),
+    ]);
+    const patterns = [
+      /argument 'sleeping' is invalid\. Allowed choices are queued, active/,
+      /the job data is not valid JSON/,
+      /option '--delay <duration>' argument 'soon' is invalid\. it must be a number of milliseconds or a number with a unit/,
+      /option '--priority <n>' argument '-1' is invalid\. it must be a whole number from 0 to 1000000/,
+      /retry takes either a job id or --all-failed/,
+      /queue name must be a non-empty string .* without braces/,
+      /unknown command 'frobnicate'/,
+    ];
+    runs.forEach((run, i) => {
+      expect(run.code).toBe(2);
+      expectOneErrorLine(run, patterns[i]!);
+    });
+  });
+
+  it('an unreachable Redis is reported within seconds, in one line without a stack trace', async () => {
+    const port = await freePort(); // nothing listens there
+    const url = `redis://127.0.0.1:${port}`;
+    const runs = await Promise.all([
+      brokkr(['info'], { target: ['--redis', url] }),
+      brokkr(['jobs', 'q', '--status', 'failed'], { target: ['--redis', url, '--cluster'] }),
+    ]);
+    for (const run of runs) {
+      expect(run.code).toBe(1);
+      // the probe gives up after 3 s at most (here the refusal is at once); the rest is Node and tsx
+      // starting on a busy machine. Without it, info would retry for 5 s.
+      expect(run.ms).toBeLessThan(8_000);
+      expectOneErrorLine(
+        run,
+        new RegExp(`^brokkr: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}( \\(cluster\\))? \\(.*ECONNREFUSED`),
+      );
+    }
+  });
+});
