@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { freePort } from '../scripts/ephemeral-redis';
-import { ErrorCodes } from '../lib';
+import { ErrorCodes, type JobRef, Supervisor } from '../lib';
 import { connection, fixture, Harness, uniqueQueue, waitFor } from './support/helpers';
 
 /**
@@ -71,6 +72,15 @@ function expectOneErrorLine(run: Run, pattern: RegExp): void {
   expect(lines[0]).toMatch(/^brokkr: /);
   expect(lines[0]).toMatch(pattern);
   expect(run.stdout).toBe('');
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject);
+  });
 }
 
 interface JobJson {
@@ -155,6 +165,82 @@ describe('enqueue, jobs and job', () => {
     expect(empty.code).toBe(2);
     expectOneErrorLine(empty, /stdin held no jobs/);
     expect((await other.getCounts()).queued).toBe(0);
+  });
+});
+
+describe('worker', () => {
+  it('runs a module of named-export handlers, serves /metrics, exits 0 on SIGTERM; retry by id and --all-failed', async () => {
+    const q = h.queue(uniqueQueue('cli-worker'));
+    const metricsPort = await freePort();
+    const worker = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        MAIN,
+        'worker',
+        ...targetArgs(),
+        '--handlers',
+        'spec/fixtures/cli-handlers.ts', // relative: resolved against the working directory
+        '--queue',
+        q.name,
+        '--threads',
+        '1',
+        '--metrics-port',
+        String(metricsPort),
+      ],
+      { cwd: ROOT, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const logs: { msg: string; [field: string]: unknown }[] = [];
+    let partial = '';
+    worker.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) logs.push(JSON.parse(line)); // off a terminal: one JSON object per line
+    });
+    const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
+    let failing: JobRef[] = [];
+    try {
+      await waitFor(() => logs.some((l) => l.msg.startsWith('worker started')), 20_000, 'the worker to start');
+      expect(logs.find((l) => l.msg.startsWith('worker started'))).toMatchObject({ queues: [q.name], threads: 1, concurrency: 1 });
+
+      const sum = await brokkrJson<{ id: string }>(['enqueue', q.name, 'sum', '{"a":2,"b":3}']);
+      failing = await q.enqueueBulk([
+        { name: 'explode', data: { message: 'first' } },
+        { name: 'explode', data: { message: 'second' } },
+      ]);
+      expect(await q.waitForResult(sum.id, { timeoutMs: 15_000 })).toBe(5);
+      for (const f of failing) {
+        await expect(q.waitForResult(f.id, { timeoutMs: 15_000 })).rejects.toMatchObject({ code: ErrorCodes.JOB_FAILED });
+      }
+      const done = await brokkrJson<JobJson>(['job', q.name, sum.id]);
+      expect(done).toMatchObject({ status: 'completed', result: 5, attempts: 1, logs: ['adding 2 and 3'] });
+
+      // the endpoint answers 501 until Supervisor has metrics(); other paths are 404
+      const hasMetrics = typeof (Supervisor.prototype as { metrics?: unknown }).metrics === 'function';
+      expect(await httpStatus(`http://127.0.0.1:${metricsPort}/metrics`)).toBe(hasMetrics ? 200 : 501);
+      expect(await httpStatus(`http://127.0.0.1:${metricsPort}/`)).toBe(404);
+
+      worker.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(logs.map((l) => l.msg)).toEqual(
+        expect.arrayContaining([expect.stringMatching(/SIGTERM received, warm shutdown/), 'worker stopped']),
+      );
+    } finally {
+      worker.kill('SIGKILL');
+    }
+
+    // with the worker gone the failed jobs stay where retry puts them
+    const [one, two] = failing.map((f) => f.id) as [string, string];
+    const byId = await brokkr(['retry', q.name, one]);
+    expect(byId.code).toBe(0);
+    expect(byId.stdout.trim()).toBe(`job ${one} is queued again`);
+    expect((await q.getJob(one))!.status).toBe('queued');
+    expect(await brokkrJson(['retry', q.name, '--all-failed'])).toEqual({ queue: q.name, retried: 1 });
+    expect((await q.getJob(two))!.status).toBe('queued');
+    const again = await brokkr(['retry', q.name, one]);
+    expect(again.code).toBe(1);
+    expectOneErrorLine(again, /only a failed job can be retried/);
   });
 });
 
@@ -298,12 +384,13 @@ describe('errors', () => {
     const url = `redis://127.0.0.1:${port}`;
     const runs = await Promise.all([
       brokkr(['info'], { target: ['--redis', url] }),
+      brokkr(['worker', '--handlers', 'spec/fixtures/cli-handlers.ts', '--queue', 'q'], { target: ['--redis', url] }),
       brokkr(['jobs', 'q', '--status', 'failed'], { target: ['--redis', url, '--cluster'] }),
     ]);
     for (const run of runs) {
       expect(run.code).toBe(1);
       // the probe gives up after 3 s at most (here the refusal is at once); the rest is Node and tsx
-      // starting on a busy machine. Without it, info would retry for 5 s.
+      // starting on a busy machine. Without it, worker would retry forever and info for 5 s.
       expect(run.ms).toBeLessThan(8_000);
       expectOneErrorLine(
         run,

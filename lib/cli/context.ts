@@ -3,6 +3,7 @@ import { checkQueueName } from '../config';
 import { Queue } from '../queue';
 import { probe, resolveTarget, type Target } from './connection';
 import { describeFailure } from './errors';
+import { resolveLogLevel } from './logging';
 
 /** The options every command takes (declared on the program, so they may come before or after the command). */
 export interface GlobalOptions {
@@ -10,6 +11,7 @@ export interface GlobalOptions {
   cluster?: boolean;
   prefix?: string;
   json?: boolean;
+  logLevel?: string;
 }
 
 /**
@@ -26,6 +28,8 @@ export class CommandContext {
   constructor(
     readonly target: Target,
     readonly json: boolean,
+    /** for commands that log (worker); checked for every command, so a typo never goes unnoticed */
+    readonly logLevel: string,
   ) {}
 
   /**
@@ -79,7 +83,8 @@ export function runCommand<Options extends OptionValues = Record<string, never>,
     try {
       const globals = command.optsWithGlobals<GlobalOptions>();
       const target = resolveTarget(globals);
-      ctx = new CommandContext(target, globals.json === true);
+      const logLevel = resolveLogLevel(globals.logLevel);
+      ctx = new CommandContext(target, globals.json === true, logLevel);
       await handler(ctx, command.processedArgs as Args, command.opts<Options>(), command);
     } catch (err) {
       const { line, exitCode } = describeFailure(err);
