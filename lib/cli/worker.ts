@@ -3,7 +3,6 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { supervisorOptionsFromEnv } from '../env';
-import type { Logger } from '../logger';
 import { onShutdownSignals } from '../supervisor/signals';
 import { Supervisor } from '../supervisor/supervisor';
 import { collect, durationArgument, integerArgument } from './arguments';
@@ -60,7 +59,7 @@ async function worker(ctx: CommandContext, _args: string[], options: WorkerOptio
     threads,
     concurrency,
     ...(options.timeout !== undefined ? { defaultTimeoutMs: options.timeout } : {}),
-    logger: log as Logger,
+    logger: log, // pino fits the library's Logger: warn(message, ...details) is one of its overloads
   });
   const shutdown = untilShutdown(supervisor, log);
   logEvents(supervisor, log, shutdown.started);
@@ -107,7 +106,7 @@ function untilShutdown(supervisor: Supervisor, log: CliLogger): Shutdown {
         }, reject);
       }
       return closed;
-    }, log as Logger);
+    }, log);
   });
   return { started: () => closing !== null, done };
 }
