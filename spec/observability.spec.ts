@@ -172,7 +172,7 @@ describe('structured logging', () => {
     });
     expect(entries).toContainEqual({
       level: 'debug',
-      fields: { event: 'job:completed', jobId: job.id, queue: name, name: 'echo', attempt: 1 },
+      fields: { event: 'job:completed', jobId: job.id, queue: name, jobName: 'echo', attempt: 1 },
       message: 'job completed',
     });
     expect(entries.at(-1)).toMatchObject({ level: 'info', fields: { event: 'supervisor:closed' } });

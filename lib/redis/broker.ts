@@ -328,6 +328,8 @@ export class RedisBroker implements Broker {
   async interruptBlocking(): Promise<void> {
     const conns = [...this.blocking.values()];
     this.blocking.clear();
+    // ended on purpose: their closing is no outage
+    for (const conn of conns) conn.removeAllListeners('close');
     await Promise.all(conns.map(disconnect));
   }
 

@@ -78,7 +78,7 @@ export class Lifecycle {
       logSafely(
         this.options.logger,
         'debug',
-        { event: `job:${event}`, jobId: job.id, queue: job.queue, name: job.name, attempt: job.attempt },
+        { event: `job:${event}`, jobId: job.id, queue: job.queue, jobName: job.name, attempt: job.attempt },
         `job ${event}`,
       );
     }
