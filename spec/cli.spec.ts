@@ -358,6 +358,65 @@ describe('info', () => {
   });
 });
 
+describe('workers, events, and what info shows of them', () => {
+  it('workers lists the live supervisors; info shows their throughput, timings and heartbeats', async () => {
+    const q = h.queue(uniqueQueue('cli-obs'));
+    const sup = h.supervisor({ queues: [q.name], threads: 1, heartbeatMs: 200, handlers: fixture('cli-handlers') });
+    await sup.start();
+    const job = await q.enqueue('sum', { a: 1, b: 1 });
+    await q.waitForResult(job.id, { timeoutMs: 10_000 });
+    await waitFor(async () => (await q.getWorkers())[0]?.completed === 1, 5_000, 'the heartbeat with the count');
+
+    type Worker = { id: string; pid: number; queues: string[]; completed: number };
+    const [workers, allWorkers, table] = await Promise.all([
+      brokkrJson<Worker[]>(['workers', q.name]),
+      brokkrJson<Worker[]>(['workers']),
+      brokkr(['workers', q.name]),
+    ]);
+    expect(workers).toEqual([expect.objectContaining({ id: sup.id, pid: process.pid, queues: [q.name], completed: 1 })]);
+    expect(allWorkers.map((w) => w.id)).toContain(sup.id);
+    expect(table.stdout).toMatch(new RegExp(`^\\S+\\s+${process.pid}\\s+${q.name}\\s+1\\s+1\\s+0\\s+1\\s+0\\s`, 'm'));
+
+    type Info = {
+      throughput: { queue: string; fiveMinutes: { completed: number; runMs: { count: number } } }[];
+      supervisors: { id: string }[];
+    };
+    const info = await brokkrJson<Info>(['info', q.name]);
+    expect(info.throughput).toEqual([expect.objectContaining({ queue: q.name, fiveMinutes: expect.objectContaining({ completed: 1 }) })]);
+    expect(info.throughput[0]!.fiveMinutes.runMs.count).toBe(1);
+    expect(info.supervisors.map((s) => s.id)).toEqual([sup.id]);
+  });
+
+  it('events tails the queue as JSON lines until Ctrl-C', async () => {
+    const q = h.queue(uniqueQueue('cli-events'));
+    const before = await q.enqueue('sum', { a: 1, b: 2 });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...targetArgs(), 'events', q.name, '--from', '0', '--json'], {
+      cwd: ROOT,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const lines = () =>
+      stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { id: string; type: string; job?: { id: string } });
+    try {
+      await waitFor(() => lines().length === 1, 15_000, 'the event written before it started');
+      const after = await q.enqueue('sum', { a: 2, b: 2 }, { delayMs: 60_000 });
+      await waitFor(() => lines().length === 3, 10_000, 'the events written while it ran');
+      expect(lines().map((e) => `${e.type} ${e.job?.id}`)).toEqual([`added ${before.id}`, `added ${after.id}`, `delayed ${after.id}`]);
+      expect(lines()[0]!.id).toMatch(/^\d+-\d+$/);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
 describe('errors', () => {
   it.concurrent('bad input is one line on stderr and exit code 2', async () => {
     const q = uniqueQueue('cli-bad');

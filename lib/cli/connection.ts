@@ -1,3 +1,4 @@
+import { registryKeys } from '../redis/keys';
 import { once } from 'node:events';
 import { Cluster, Redis } from 'ioredis';
 import { type ConnectionOptions, DEFAULT_PREFIX, DEFAULT_REDIS_URL } from '../config';
@@ -133,8 +134,9 @@ export async function discoverQueues(target: Target): Promise<string[]> {
     const nodes = client instanceof Cluster ? await clusterMasters(client) : [client];
     const base = `${escapeGlob(target.prefix)}:{*}:`;
     const found = new Set<string>();
+    const registry = registryKeys(target.prefix).index; // the supervisors' index is a zset, but no queue's
     for (const node of nodes) {
-      for (const key of await scanAll(node, `${base}*`, 'zset')) found.add(queueOfKey(target.prefix, key));
+      for (const key of await scanAll(node, `${base}*`, 'zset')) if (key !== registry) found.add(queueOfKey(target.prefix, key));
       for (const key of await scanAll(node, `${base}control`)) found.add(queueOfKey(target.prefix, key));
     }
     found.delete('');

@@ -6,6 +6,7 @@ import { discoverQueues } from './connection';
 import { type CommandContext, runCommand } from './context';
 import { formatDuration } from './durations';
 import { describeFailure, UsageError } from './errors';
+import { supervisorsSection, throughputSection } from './observe';
 import { type Column, paint, printJson, printText, renderTable } from './output';
 
 /**
@@ -24,7 +25,7 @@ export interface InfoSection {
 export type InfoSectionBuilder = (ctx: CommandContext, queues: string[]) => Promise<InfoSection>;
 
 /** The sections `info` shows, in order. */
-export const INFO_SECTIONS: InfoSectionBuilder[] = [queuesSection];
+export const INFO_SECTIONS: InfoSectionBuilder[] = [queuesSection, throughputSection, supervisorsSection];
 
 /** Queues looked at in parallel: each opens a connection of its own, so not a hundred at once. */
 const QUEUES_IN_FLIGHT = 8;
@@ -37,7 +38,9 @@ interface InfoOptions {
 export function registerInfoCommand(program: Command): void {
   program
     .command('info')
-    .description('counts by status, paused or not, and how long the next job has waited, per queue')
+    .description(
+      'per queue the counts by status, paused or not, how long the next job has waited, throughput and timings; the live supervisors',
+    )
     .argument('[queue...]', 'queue names (default: every queue under the prefix, found with SCAN)')
     .option('--watch [seconds]', `redraw every few seconds (default ${DEFAULT_WATCH_SECONDS}) until Ctrl-C`, watchSeconds)
     .action(runCommand<InfoOptions, [string[]]>(info));

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
+import { VERSION } from '../version';
 import { registerEnqueueCommand } from './enqueue';
 import { registerInfoCommand } from './info';
+import { registerObserveCommands } from './observe';
 import { registerJobCommands } from './jobs';
 import { registerManageCommands } from './manage';
 import { registerScheduleCommands } from './schedules';
@@ -15,7 +15,7 @@ import { registerWorkerCommand } from './worker';
 export function buildProgram(): Command {
   const program = new Command('brokkr')
     .description('Operate brokkr job queues: run workers, enqueue, inspect and manage jobs.')
-    .version(packageVersion(), '-V, --version')
+    .version(VERSION, '-V, --version')
     .addOption(new Option('--redis <url>', 'Redis URL').env('REDIS_URL').default('redis://127.0.0.1:6379'))
     .option('--cluster', 'the Redis URL is a seed node of a Redis Cluster')
     .addOption(new Option('--prefix <prefix>', 'prefix of every Redis key').env('BROKKR_PREFIX').default('brokkr'))
@@ -34,16 +34,6 @@ export function buildProgram(): Command {
   registerManageCommands(program);
   registerScheduleCommands(program);
   registerInfoCommand(program);
+  registerObserveCommands(program);
   return program;
-}
-
-/** package.json sits two levels up from lib/cli when run from source, three from dist/lib/cli. */
-function packageVersion(): string {
-  for (let dir = __dirname; dir !== dirname(dir); dir = dirname(dir)) {
-    const file = join(dir, 'package.json');
-    if (!existsSync(file)) continue;
-    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
-    if (pkg.name === 'brokkr' && pkg.version) return pkg.version;
-  }
-  return 'unknown';
 }
