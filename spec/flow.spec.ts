@@ -227,9 +227,12 @@ describe('across two supervisor processes', () => {
     await q.setRateLimit({ max: 4, durationMs: 400 });
     expect(await q.getRateLimit()).toEqual({ max: 4, durationMs: 400 });
     const jobs = await q.enqueueBulk(Array.from({ length: 24 }, (_, i) => ({ name: 'timeline', data: { dir, ms: 0, tag: String(i) } })));
+    // held until both serve: on a loaded machine one child can start after the other has run all 24
+    await q.pause();
     const a = spawn(name, { concurrency: 4 });
     const b = spawn(name, { concurrency: 4 });
     await Promise.all([a.ready, b.ready]);
+    await q.resume();
     await Promise.all(jobs.map((j) => q.waitForResult(j.id, { timeoutMs: 30_000 })));
     const leased = await leaseTimes(name);
     expect(leased).toHaveLength(24);
