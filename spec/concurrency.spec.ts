@@ -79,7 +79,10 @@ describe('concurrency means jobs in flight', () => {
     sup.on('requeued', (e) => requeued.push(e.job.id));
     await sup.start();
     const dir = mkdtempSync(join(tmpdir(), 'brokkr-prefetch-'));
-    const jobs = await queue.enqueueBulk(Array.from({ length: 5 }, () => ({ name: 'record', data: { dir, ms: 400 } })));
+    // the first runs long enough to be seen running on a loaded machine (a cluster run under load missed 400 ms)
+    const jobs = await queue.enqueueBulk(
+      Array.from({ length: 5 }, (_, i) => ({ name: 'record', data: { dir, ms: i === 0 ? 2_000 : 400 } })),
+    );
     // the first has started in its thread (it says so in a file), three more are leased and held
     const started = () => readdirSync(dir).some((f) => readFileSync(join(dir, f), 'utf8').includes(jobs[0]!.id));
     await waitFor(async () => started() && (await queue.getJob(jobs[3]!.id))?.status === 'active', 10_000, 'one running, three prefetched');
