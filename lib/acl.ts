@@ -51,6 +51,7 @@ const ROLE_SCRIPTS: Record<AclRole, readonly ScriptName[]> = {
     'brokkrHandoffDone',
     'brokkrRegister',
     'brokkrPresence',
+    'brokkrCounts', // the Prometheus gauge of each queue's jobs by status, read at scrape time
   ],
 };
 

@@ -178,8 +178,8 @@ export interface BrokerObservability {
 
 /** A queue's event stream at one moment. */
 export interface EventStreamState {
-  /** entries ever written (trimmed ones included; 0 for a stream that does not exist) */
-  added: number;
+  /** entries ever written (trimmed ones included; 0 for a stream that does not exist; null when the server does not say, before Redis 7) */
+  added: number | null;
   /** entries it holds now */
   length: number;
   /** its oldest entry's id, null when it holds none */

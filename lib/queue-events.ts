@@ -64,6 +64,8 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
   private cursor: string | null;
   /** how many entries the stream had ever had up to `cursor`; null when unknown */
   private seen: number | null;
+  /** reading starts at the oldest entry kept: what was trimmed before is not a gap */
+  private fromOldest: boolean;
   private readonly ready: Promise<void>;
   private markReady!: () => void;
   private readonly loop: Promise<void>;
@@ -84,15 +86,16 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
       commandTimeoutMs: o.commandTimeoutMs,
       retryMaxDelayMs: o.retryMaxDelayMs,
     });
-    this.broker.health.on('down', (e) => this.emit('broker:down', e));
-    this.broker.health.on('up', (e) => this.emit('broker:up', e));
+    this.broker.health.on('down', (e) => this.safeEmit('broker:down', e));
+    this.broker.health.on('up', (e) => this.safeEmit('broker:up', e));
     this.cursor = from === 'now' ? null : from === '0' ? '0-0' : from.includes('-') ? from : `${from}-0`;
     this.seen = from === '0' ? 0 : null;
+    this.fromOldest = from === '0';
     this.ready = new Promise((resolve) => {
       this.markReady = resolve;
     });
     if (this.cursor !== null) this.markReady();
-    this.loop = this.run();
+    this.loop = this.run().catch(() => undefined);
   }
 
   /** The id of the last event read (and handed to listeners); pass it as `from` to resume after it. */
@@ -100,7 +103,7 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
     return this.cursor;
   }
 
-  /** Resolves once the starting point is fixed: with from 'now', every event written after this is seen. */
+  /** Resolves once the starting point is fixed (with from 'now', every event written after this is seen), or at close(). */
   waitUntilReady(): Promise<void> {
     return this.ready;
   }
@@ -108,6 +111,7 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
   async close(): Promise<void> {
     if (this.stop.signal.aborted) return;
     this.stop.abort();
+    this.markReady(); // nobody waits for a start that will not come
     await this.broker.close();
     await this.loop;
   }
@@ -133,7 +137,7 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
         }
       } catch (err) {
         if (signal.aborted) return;
-        this.emit('error', err instanceof Error ? err : new Error(`reading events failed: ${String(err)}`));
+        this.safeEmit('error', err instanceof Error ? err : new Error(`reading events failed: ${String(err)}`));
         await new Promise((resolve) => setTimeout(resolve, this.retryMaxDelayMs));
       }
     }
@@ -141,31 +145,47 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
 
   /** Says when entries after `after` were trimmed before this read, then hands each entry to its listeners. */
   private deliver(after: string, batch: EventBatch): void {
+    const fromOldest = this.fromOldest;
+    this.fromOldest = false;
+    if (compareIds(batch.lastId, after) < 0) {
+      // the stream is behind what was read here: deleted and written again, or a failover to a
+      // replica that lacked the last entries; what it holds now cannot be told apart, so say so
+      this.safeEmit('gap', { queue: this.queue, after, resumedAt: batch.firstId, missed: null });
+      this.cursor = batch.lastId;
+      this.seen = batch.added;
+      return;
+    }
     const trimmedPast =
-      after !== '0-0' && (batch.firstId === null ? compareIds(batch.lastId, after) > 0 : compareIds(batch.firstId, after) > 0);
+      !fromOldest && (batch.firstId === null ? compareIds(batch.lastId, after) > 0 : compareIds(batch.firstId, after) > 0);
     if (trimmedPast) {
-      const missed = this.seen === null || batch.added < this.seen ? null : batch.added - batch.length - this.seen;
-      if (missed !== 0) this.emit('gap', { queue: this.queue, after, resumedAt: batch.firstId, missed });
+      let missed = this.seen === null || batch.added === null ? null : batch.added - batch.length - this.seen;
+      if (missed !== null && missed < 0) missed = null; // the stream's count started over
+      if (missed !== 0) this.safeEmit('gap', { queue: this.queue, after, resumedAt: batch.firstId, missed });
     }
     for (const { id, event } of batch.entries) {
       if (this.stop.signal.aborted) return;
       this.cursor = id;
-      if (!event) continue;
-      try {
-        (this.emit as (type: string, ...args: unknown[]) => boolean)(event.type, event.payload, id);
-      } catch (err) {
-        this.emit('error', err instanceof Error ? err : new Error(`a ${event.type} listener threw ${String(err)}`));
-      }
+      if (event) this.safeEmit(event.type, event.payload, id);
     }
     const n = batch.entries.length;
     if (n < BATCH) {
       // read to the end of the stream as it was: everything it ever had is accounted for
       this.seen = batch.added;
       if (compareIds(batch.lastId, this.cursor ?? after) > 0) this.cursor = batch.lastId;
-    } else if (trimmedPast || after === '0-0') {
-      this.seen = batch.added - batch.length + n;
+    } else if (trimmedPast || fromOldest) {
+      this.seen = batch.added === null ? null : batch.added - batch.length + n;
     } else if (this.seen !== null) {
       this.seen += n;
+    }
+  }
+
+  /** A listener that throws is reported as `error`; one that throws on `error` is ignored. Reading goes on. */
+  private safeEmit(type: string, ...args: unknown[]): void {
+    try {
+      (this.emit as (type: string, ...args: unknown[]) => boolean)(type, ...args);
+    } catch (err) {
+      if (type === 'error') return;
+      this.safeEmit('error', err instanceof Error ? err : new Error(`a ${type} listener threw ${String(err)}`));
     }
   }
 }

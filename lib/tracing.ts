@@ -60,6 +60,8 @@ export async function traceEnqueue<T>(
   });
   const carrier: Record<string, string> = {};
   api.propagation.inject(api.trace.setSpan(api.context.active(), span), carrier);
+  // without a propagator registered (a bare SDK set-up) the W3C header is written here, so runs still link
+  if (!carrier.traceparent && api.trace.isSpanContextValid(span.spanContext())) carrier.traceparent = traceparentOf(span.spanContext());
   try {
     return await operation(Object.keys(carrier).length > 0 ? JSON.stringify(carrier) : undefined);
   } catch (err) {
@@ -69,6 +71,15 @@ export async function traceEnqueue<T>(
   } finally {
     span.end();
   }
+}
+
+function traceparentOf(c: OtelApi.SpanContext): string {
+  return `00-${c.traceId}-${c.spanId}-${(c.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
+}
+
+function parseTraceparent(header: string | undefined): OtelApi.SpanContext | undefined {
+  const m = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(header ?? '');
+  return m ? { traceId: m[1]!, spanId: m[2]!, traceFlags: Number.parseInt(m[3]!, 16), isRemote: true } : undefined;
 }
 
 /** The spans of the runs a supervisor holds: opened when a run starts, ended with its outcome. */
@@ -82,7 +93,10 @@ export class RunTracer {
     let parent = api.ROOT_CONTEXT;
     if (trace) {
       try {
-        parent = api.propagation.extract(api.ROOT_CONTEXT, JSON.parse(trace) as Record<string, string>);
+        const carrier = JSON.parse(trace) as Record<string, string>;
+        parent = api.propagation.extract(api.ROOT_CONTEXT, carrier);
+        const own = api.trace.getSpanContext(parent) ? undefined : parseTraceparent(carrier.traceparent);
+        if (own) parent = api.trace.setSpanContext(api.ROOT_CONTEXT, own);
       } catch {
         // a damaged context only loses the link to the enqueue
       }
@@ -92,6 +106,11 @@ export class RunTracer {
       .startSpan(`run ${job.queue} ${job.name}`, { kind: api.SpanKind.CONSUMER, attributes: jobAttributes(job) }, parent);
     this.spans.get(job.id)?.end();
     this.spans.set(job.id, span);
+  }
+
+  /** Ends every open span (close() gave up on writing their outcomes). */
+  endAll(outcome: string): void {
+    for (const id of [...this.spans.keys()]) this.end(id, outcome);
   }
 
   /** `outcome` names the event that ended the run; an error marks the span failed. */

@@ -171,6 +171,32 @@ describe('QueueEvents: every lifecycle event of a queue, from any process', () =
     expect(resumed.seen[0]).toMatchObject({ type: 'gap', payload: { missed: null } });
   });
 
+  it('counts what was trimmed before the first read of a subscriber started on a queue with no stream yet, and a throwing listener does not stop it', async () => {
+    const name = uniqueQueue('qe');
+    const fresh = subscribe(name);
+    await fresh.events.waitUntilReady();
+    const errors: Error[] = [];
+    fresh.events.on('error', (e) => errors.push(e));
+    fresh.events.on('gap', () => {
+      throw new Error('a gap listener bug');
+    });
+    const admin = adminClient();
+    try {
+      await admin.eval(
+        `for i = 1, 30 do redis.call('XADD', KEYS[1], '*', 'type', 'paused', 'job', '', 'data', '{"queue":"' .. ARGV[1] .. '","at":' .. i .. '}') end
+         redis.call('XTRIM', KEYS[1], 'MAXLEN', 10)`,
+        1,
+        queueKeys('brokkr', name).events,
+        name,
+      );
+    } finally {
+      admin.disconnect();
+    }
+    await waitFor(() => fresh.seen.length === 11, 5_000, 'the gap and the ten kept events');
+    expect(fresh.seen[0]).toMatchObject({ type: 'gap', payload: { missed: 20 } });
+    expect(errors.map((e) => e.message)).toEqual(['a gap listener bug']);
+  });
+
   it('refuses a start position that is not a stream id', () => {
     expect(() => new QueueEvents('q', { connection: connection(), from: 'yesterday' })).toThrow(/from must be 'now', '0' or a stream id/);
   });

@@ -47,4 +47,22 @@ describe('tracing with OpenTelemetry', () => {
     expect(runOf(bad.id).status).toMatchObject({ code: SpanStatusCode.ERROR });
     expect(runOf(bad.id).attributes['brokkr.job.outcome']).toBe('failed');
   });
+
+  it('links the run to its enqueue even when the application registered no propagator', async () => {
+    propagation.disable();
+    try {
+      const name = uniqueQueue('otel');
+      const queue = h.queue(name);
+      const sup = h.supervisor({ queues: [name], threads: 1, handlers: { echo: fixture('echo') } });
+      await sup.start();
+      const job = await queue.enqueue('echo', 1);
+      await queue.waitForResult(job.id, { timeoutMs: 10_000 });
+      const find = (prefix: string) =>
+        exporter.getFinishedSpans().find((s) => s.name.startsWith(prefix) && s.attributes['brokkr.job.id'] === job.id);
+      await waitFor(() => find('run ') !== undefined, 5_000, 'the run span');
+      expect(find('run ')!.parentSpanContext?.spanId).toBe(find('enqueue ')!.spanContext().spanId);
+    } finally {
+      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    }
+  });
 });

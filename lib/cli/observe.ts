@@ -121,7 +121,7 @@ async function events(ctx: CommandContext, [queue]: [string], options: { from?: 
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await subscriber.waitUntilReady();
+  await Promise.race([subscriber.waitUntilReady(), stop]);
   if (!ctx.json) process.stderr.write(`listening to ${queue} (Ctrl-C to stop)\n`);
   await stop;
   await subscriber.close();

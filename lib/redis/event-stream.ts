@@ -47,7 +47,7 @@ function decodeStreamInfo(reply: unknown): EventStreamState {
   for (let i = 0; i + 1 < reply.length; i += 2) info[String(reply[i])] = reply[i + 1];
   const first = info['first-entry'];
   return {
-    added: Number(info['entries-added'] ?? 0),
+    added: info['entries-added'] === undefined ? null : Number(info['entries-added']),
     length: Number(info.length ?? 0),
     firstId: Array.isArray(first) ? String(first[0]) : null,
     lastId: String(info['last-generated-id'] ?? '0-0'),

@@ -19,7 +19,7 @@ import { onShutdownSignals } from './signals';
 import { Presence } from './presence';
 import { SupervisorMeters } from './prometheus';
 import { RunTracer } from '../tracing';
-import type { JobEventInfo } from '../events';
+import type { JobEventInfo, SupervisorEvents } from '../events';
 
 /** The events that end a run (and its span). */
 const RUN_ENDS = new Set(['completed', 'failed', 'retrying', 'requeued', 'canceled', 'dropped', 'stalled']);
@@ -68,22 +68,26 @@ export class Lifecycle {
 
   /** Every event leaves through here: the registry's counts, the Prometheus metrics and the run spans see each. */
   private readonly emit: Emit = (event, ...args) => {
-    if (event === 'completed' || event === 'failed') this.parts?.presence.count(event);
-    const job = (args[0] as { job?: JobEventInfo }).job;
-    const run = event === 'active' && job ? this.parts?.runs.byId(job.id) : undefined;
-    this.meters?.observe(event, args[0], run?.createdAt);
-    if (job && run) this.tracer.start(job, run.trace);
-    else if (job && RUN_ENDS.has(event)) this.tracer.end(job.id, event, (args[0] as { error?: { message?: string } }).error);
-    if (job && this.debugLogs) {
-      logSafely(
-        this.options.logger,
-        'debug',
-        { event: `job:${event}`, jobId: job.id, queue: job.queue, jobName: job.name, attempt: job.attempt },
-        `job ${event}`,
-      );
+    try {
+      this.observe(event, args[0]);
+    } catch (err) {
+      this.report(err); // never at the cost of the event itself
     }
     this.emitOut(event, ...args);
   };
+
+  private observe(event: keyof SupervisorEvents, payload: unknown): void {
+    if (event === 'completed' || event === 'failed') this.parts?.presence.count(event);
+    const job = (payload as { job?: JobEventInfo }).job;
+    const run = event === 'active' && job ? this.parts?.runs.byId(job.id) : undefined;
+    this.meters?.observe(event, payload as Parameters<SupervisorEvents['active']>[0], run?.createdAt);
+    if (job && run) this.tracer.start(job, run.trace);
+    else if (job && RUN_ENDS.has(event)) this.tracer.end(job.id, event, (payload as { error?: { message?: string } }).error);
+    if (job && this.debugLogs) {
+      const fields = { event: `job:${event}`, jobId: job.id, queue: job.queue, jobName: job.name, attempt: job.attempt };
+      logSafely(this.options.logger, 'debug', fields, `job ${event}`);
+    }
+  }
 
   /** one debug line per job event, only for a logger set to show them (pino's isLevelEnabled) */
   private get debugLogs(): boolean {
@@ -319,6 +323,8 @@ export class Lifecycle {
       await p.pool.terminateAll('shutdown');
       if (!(await this.allWritten(p, FINAL_WRITE_MS))) {
         const left = await p.fetch.abandon();
+        this.tracer.endAll('abandoned');
+        this.meters?.forgetRuns();
         this.log(
           'error',
           { event: 'supervisor:outcomes-unwritten', count: left.length },

@@ -28,6 +28,8 @@ export class Presence {
   private failed = 0;
   private timer: NodeJS.Timeout | null = null;
   private beating: Promise<void> | null = null;
+  /** a refusal (an ACL without the registry's rules) is reported once, not every beat */
+  private refusedBefore = false;
 
   constructor(
     private readonly broker: Broker,
@@ -78,8 +80,13 @@ export class Presence {
     const ttlMs = this.settings.heartbeatMs * BEATS_PER_REGISTRATION;
     this.beating = this.broker.observe
       .register(this.info(), ttlMs)
+      .then(() => {
+        this.refusedBefore = false;
+      })
       .catch((err: unknown) => {
-        if (!isRetryable(err)) this.report(err); // an outage is reported as broker:down already
+        // an outage is reported as broker:down already
+        if (!isRetryable(err) && !this.refusedBefore) this.report(err);
+        if (!isRetryable(err)) this.refusedBefore = true;
       })
       .finally(() => {
         this.beating = null;

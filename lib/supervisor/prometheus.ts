@@ -12,6 +12,17 @@ export interface MeterSources {
   counts(queue: string): Promise<JobCounts | null>;
 }
 
+/** How long a scrape waits for a queue's counts before leaving them out. */
+const COUNTS_WAIT_MS = 2_000;
+
+function withinScrape<T>(pending: Promise<T>): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), COUNTS_WAIT_MS);
+  });
+  return Promise.race([pending.catch(() => null), late]).finally(() => clearTimeout(timer));
+}
+
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
 
 /**
@@ -77,12 +88,18 @@ export class SupervisorMeters {
       registers,
       async collect() {
         this.reset();
-        const all = await Promise.all(sources.queues.map(async (q) => [q, await sources.counts(q)] as const));
+        // a queue Redis cannot count now (an outage, a refused command) is left out: the rest of the scrape still answers
+        const all = await Promise.all(sources.queues.map(async (q) => [q, await withinScrape(sources.counts(q))] as const));
         for (const [queue, counts] of all) {
           for (const [status, n] of Object.entries(counts ?? {})) this.set({ queue, status }, n);
         }
       },
     });
+  }
+
+  /** Forgets the runs it was timing (close() gave up on writing their outcomes). */
+  forgetRuns(): void {
+    this.started.clear();
   }
 
   /** Fed every event the supervisor emits; `createdAt` is the started job's, for its wait time. */

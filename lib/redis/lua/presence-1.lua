@@ -9,9 +9,10 @@ local now = serverNow()
 if ARGV[2] == '' then
   redis.call('ZREM', KEYS[1], ARGV[1])
 else
-  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
-  -- a queue nobody serves any more loses the set
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  local ttl = tonumber(ARGV[2])
+  redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+  -- a queue nobody serves any more loses the set; one supervisor's short TTL never cuts another's longer one
+  if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 return 1
