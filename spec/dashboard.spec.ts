@@ -437,6 +437,23 @@ describe('over HTTP', () => {
     expect((await queue.getJob(failedId))?.status).toBe('failed');
   });
 
+  it("links a job's dependencies both ways while the data has them, and finds a job by id", async () => {
+    const d = await serve({ prefix });
+    const first = await queue.enqueue('send', {}, { jobId: `dep.${randomBytes(3).toString('hex')}` }); // a dot, encoded in links
+    const dependent = await queue.enqueue('send', {}, { dependsOn: [first.id] });
+    const json = async (id: string) => JSON.parse((await http(`${d.url}/api/queues/jobs/jobs/${pathSegment(id)}`)).body);
+    const down = await json(dependent.id);
+    expect(down.status).toBe('deferred');
+    expect(down.dependsOn).toEqual([{ label: first.id, href: `/queues/jobs/jobs/${pathSegment(first.id)}`, status: 'queued' }]);
+    const up = await json(first.id);
+    expect(up.dependents).toEqual([{ label: dependent.id, href: `/queues/jobs/jobs/${dependent.id}`, status: '' }]);
+    const found = await http(`${d.url}/queues/jobs?id=${encodeURIComponent(first.id)}`);
+    expect(found.status).toBe(303);
+    expect(found.headers.location).toBe(`/queues/jobs/jobs/${pathSegment(first.id)}`);
+    const missing = await http(`${d.url}/queues/jobs?id=no-such-job`);
+    expect(missing.body).toContain('No job with id no-such-job in jobs');
+  });
+
   it('mounts under a path: with basePath on plain http, and when Express strips the path into originalUrl', async () => {
     const plain = await serve({ prefix, basePath: '/admin/queues' });
     const page = await http(`${plain.url}/admin/queues/queues/jobs?status=failed`);

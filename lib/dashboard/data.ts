@@ -28,7 +28,8 @@ import {
  * Every read the pages make, each O(page size) in Redis whatever the backlog: counts are ZCARDs,
  * listings ZRANGE one page, metrics read the hour's 61 small hashes in one pipeline. The one
  * exception is finding the queues when none were named (a SCAN of the keyspace, as `brokkr info`
- * does): its answer is kept for DISCOVERY_TTL_MS and shared by every request meanwhile.
+ * does): its answer is shared by every request and looked for again in the background once it
+ * is DISCOVERY_TTL_MS old.
  */
 
 /** A person is waiting: give up on Redis after this, and say so, instead of the library's 10 s. */
@@ -52,6 +53,7 @@ export interface QueuePageData {
 export class DashboardData {
   private readonly queues = new Map<string, Queue>();
   private discovered: { at: number; names: Promise<string[]> } | null = null;
+  private discovering = false;
   private admin: RedisClient | null = null;
   private closed = false;
 
@@ -80,17 +82,31 @@ export class DashboardData {
     return queue;
   }
 
-  /** The queues named in the options, or those found under the prefix (cached; a failed look is not). */
+  /**
+   * The queues named in the options, or those found under the prefix. Only the first look is
+   * waited for: after it, a stale answer is served at once while a new look runs (one at a time),
+   * so no page waits for a SCAN of a large keyspace again. A failed look is forgotten.
+   */
   listQueues(): Promise<string[]> {
     if (this.settings.queues !== null) return Promise.resolve(this.settings.queues);
     const now = Date.now();
-    if (this.discovered && now - this.discovered.at < DISCOVERY_TTL_MS) return this.discovered.names;
+    const cached = this.discovered;
+    if (cached && (now - cached.at < DISCOVERY_TTL_MS || this.discovering)) return cached.names;
     const target = { connection: this.settings.connection, prefix: this.settings.prefix, display: '', cluster: false };
     const names = discoverQueues(target);
+    this.discovering = true;
+    names.then(
+      () => {
+        this.discovering = false;
+        this.discovered = { at: Date.now(), names };
+      },
+      () => {
+        this.discovering = false;
+        if (this.discovered?.names === names) this.discovered = null;
+      },
+    );
+    if (cached) return cached.names;
     this.discovered = { at: now, names };
-    names.catch(() => {
-      if (this.discovered?.names === names) this.discovered = null;
-    });
     return names;
   }
 

@@ -45,7 +45,7 @@ ${ctx.scripts.map(
   <a class="brand" href="${ctx.base}/">brokkr</a>
   <nav class="crumbs">${crumbs}</nav>
   <span id="live" class="live" title="live updates">${page.live.length ? 'connecting…' : ''}</span>
-  ${ctx.readOnly ? html`<span class="badge">read-only</span>` : ''}
+  ${ctx.readOnly && page.kind !== 'error' ? html`<span class="badge">read-only</span>` : ''}
 </header>
 <div id="banner" class="banner" role="alert" hidden></div>
 <div id="notice" class="notice" role="status" hidden></div>
