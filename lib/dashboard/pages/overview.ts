@@ -9,7 +9,7 @@ export function overviewPage(ctx: PageContext, data: { queues: QueueSummaryView[
     data.queues.length === 0
       ? html`<p class="empty">No queues under the prefix <code>${data.prefix}</code> yet: a queue shows up once it holds a job or a setting.</p>`
       : html`<table class="grid queues">
-<thead><tr><th>queue</th>${LISTED_STATUSES.map((s) => html`<th class="num">${s}</th>`)}<th>last hour: completed / failed per minute</th><th>wait p50 / p95 / p99</th><th>run p50 / p95 / p99</th></tr></thead>
+<thead><tr><th>queue</th>${LISTED_STATUSES.map((s) => html`<th class="num">${s}</th>`)}<th>last hour, per minute</th><th>wait p50 / 95 / 99</th><th>run p50 / 95 / 99</th></tr></thead>
 <tbody>${data.queues.map(queueRow)}</tbody>
 </table>`;
   const body = html`<section>
