@@ -437,7 +437,7 @@ describe('over HTTP', () => {
     expect((await queue.getJob(failedId))?.status).toBe('failed');
   });
 
-  it("links a job's dependencies both ways while the data has them, and finds a job by id", async () => {
+  it("links a job's dependencies both ways while the data has them, finds a job by id, and 404s an unknown queue", async () => {
     const d = await serve({ prefix });
     const first = await queue.enqueue('send', {}, { jobId: `dep.${randomBytes(3).toString('hex')}` }); // a dot, encoded in links
     const dependent = await queue.enqueue('send', {}, { dependsOn: [first.id] });
@@ -452,6 +452,9 @@ describe('over HTTP', () => {
     expect(found.headers.location).toBe(`/queues/jobs/jobs/${pathSegment(first.id)}`);
     const missing = await http(`${d.url}/queues/jobs?id=no-such-job`);
     expect(missing.body).toContain('No job with id no-such-job in jobs');
+    // a queue with no key under the prefix is not found (and opens no connection)
+    expect((await http(`${d.url}/queues/no-such-queue`)).status).toBe(404);
+    expect((await http(`${d.url}/api/events?queue=no-such-queue`)).status).toBe(404);
   });
 
   it('mounts under a path: with basePath on plain http, and when Express strips the path into originalUrl', async () => {

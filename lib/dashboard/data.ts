@@ -35,6 +35,8 @@ import {
 /** A person is waiting: give up on Redis after this, and say so, instead of the library's 10 s. */
 const DASHBOARD_BROKER_WAIT_MS = 3_000;
 const DISCOVERY_TTL_MS = 10_000;
+/** Least time between two looks forced by a queue name not found. */
+const REDISCOVER_MS = 2_000;
 /** Queues read at once for the overview: each read is a few round trips on the queue's own connection. */
 const QUEUES_IN_FLIGHT = 8;
 /** Dependencies looked up for their status on a job's page; a job may have 1,000. */
@@ -54,10 +56,31 @@ export class DashboardData {
   private readonly queues = new Map<string, Queue>();
   private discovered: { at: number; names: Promise<string[]> } | null = null;
   private discovering = false;
+  private lastForced = 0;
   private admin: RedisClient | null = null;
   private closed = false;
 
   constructor(private readonly settings: DashboardSettings) {}
+
+  /**
+   * Resolves when `name` is a queue this dashboard shows: one named in the options, or one found
+   * under the prefix (looked for again, at most every REDISCOVER_MS, when a name is not among the
+   * last found). Every URL naming a queue passes here first, so a typo is a 404 rather than an
+   * empty page, and made-up names cannot open a connection each.
+   */
+  async checkQueue(name: string): Promise<void> {
+    this.queue(name); // the name's own checks, and the configured list
+    if (this.settings.queues !== null || (await this.listQueues()).includes(name)) return;
+    if (Date.now() - this.lastForced >= REDISCOVER_MS) {
+      this.lastForced = Date.now();
+      this.discovered = null;
+      if ((await this.listQueues()).includes(name)) return;
+    }
+    throw new DashboardHttpError(
+      DashboardErrorCodes.NOT_FOUND,
+      `There is no queue ${name} under the prefix ${this.settings.prefix}: it holds no job and no setting.`,
+    );
+  }
 
   /** A shared handle for a queue that may be shown: a valid name, and one of `queues` when they were named. */
   queue(name: string): Queue {

@@ -105,6 +105,7 @@ export class Router {
       const overview = await data.overview(ctx);
       return sendHtml(res, 200, overviewPage(ctx, { ...overview, prefix: settings.prefix }).value);
     }
+    if (s[0] === 'queues') await data.checkQueue(s[1] ?? '');
     if (s[0] === 'queues' && s.length === 2) {
       const name = s[1]!;
       const id = where.query.get('id')?.trim();
@@ -134,12 +135,13 @@ export class Router {
     if (s.length === 1 && s[0] === 'events') {
       const queues = where.query.getAll('queue');
       if (queues.length > MAX_LIVE_QUEUES) throw new DashboardHttpError(DashboardErrorCodes.BAD_REQUEST, 'too many queues in one stream');
-      for (const q of queues) data.queue(q); // checks each name, and that it may be shown
+      for (const q of new Set(queues)) await data.checkQueue(q);
       hub.attach(res, [...new Set(queues)]);
       req.socket.setTimeout(0); // a stream stays open as long as the page does
       return;
     }
     if (s.length === 1 && s[0] === 'overview') return sendJson(res, 200, await data.overview(l));
+    if (s[0] === 'queues') await data.checkQueue(s[1] ?? '');
     if (s[0] === 'queues' && s.length === 2) return sendJson(res, 200, await data.summary(l, s[1]!));
     if (s[0] === 'queues' && s[2] === 'jobs' && s.length === 3) {
       const status = statusParam(where.query) ?? 'queued';
@@ -162,6 +164,7 @@ export class Router {
     checkActionAllowed(req, false, this.csrf, form.get(CSRF_FIELD));
     const l: Links = { base: where.mount };
     const s = where.segments;
+    if (s[0] === 'queues') await data.checkQueue(s[1] ?? '');
     let outcome: { message: string; redirect: string };
     if (s[0] === 'queues' && s.length === 3 && (QUEUE_ACTIONS as readonly string[]).includes(s[2]!)) {
       outcome = await queueAction(l, data, hub, s[1]!, s[2] as QueueAction, form);
