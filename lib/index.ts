@@ -58,3 +58,4 @@ export {
   WaitTimeoutError,
 } from './errors';
 export { aclRules, type AclRole } from './acl';
+export { createDashboard, type DashboardHandler, type DashboardOptions } from './dashboard/index';

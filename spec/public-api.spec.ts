@@ -129,6 +129,7 @@ describe('the public API', () => {
         'ValidationError',
         'WaitTimeoutError',
         'aclRules',
+        'createDashboard',
         'supervisorOptionsFromEnv',
       ].sort(),
     );

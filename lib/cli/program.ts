@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { VERSION } from '../version';
+import { registerDashboardCommand } from './dashboard';
 import { registerEnqueueCommand } from './enqueue';
 import { registerInfoCommand } from './info';
 import { registerObserveCommands } from './observe';
@@ -35,5 +36,6 @@ export function buildProgram(): Command {
   registerScheduleCommands(program);
   registerInfoCommand(program);
   registerObserveCommands(program);
+  registerDashboardCommand(program);
   return program;
 }
