@@ -7,7 +7,7 @@ import type { BrokerDownEvent, BrokerUpEvent } from './health';
 import { RedisBroker } from './redis/broker';
 import { compareIds } from './redis/event-stream';
 import { clientName } from './redis/keys';
-import { withRetry } from './retry';
+import { isRetryable, withRetry } from './retry';
 import type { StreamEventName } from './states';
 
 /**
@@ -132,8 +132,12 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
         if (signal.aborted) return;
         this.deliver(after, batch);
         if (batch.entries.length < BATCH && !signal.aborted) {
-          // caught up: wait for the next entry (only a wake-up; the next batch reads it with the stream's state)
-          await retrying(() => this.broker.readEvents(this.queue, this.cursor as EventCursor, this.broker.maxBlockMs, 1));
+          // caught up: wait for the next entry (only a wake-up; the next batch reads it with the stream's state).
+          // In an outage the batch read, not this wait, is what retries: it returns at once when Redis is back.
+          await this.broker.readEvents(this.queue, this.cursor as EventCursor, this.broker.maxBlockMs, 1).catch(async (err: unknown) => {
+            if (!isRetryable(err)) throw err;
+            await new Promise((resolve) => setTimeout(resolve, Math.min(200, this.retryMaxDelayMs)));
+          });
         }
       } catch (err) {
         if (signal.aborted) return;

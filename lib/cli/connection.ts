@@ -1,8 +1,5 @@
-import { registryKeys } from '../redis/keys';
-import { once } from 'node:events';
-import { Cluster, Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { type ConnectionOptions, DEFAULT_PREFIX, DEFAULT_REDIS_URL } from '../config';
-import { createConnection, disconnect } from '../redis/connection';
 import { redact } from '../redact';
 import { CommandFailedError, UsageError } from './errors';
 
@@ -116,66 +113,4 @@ function reason(socketError: Error | null, err: unknown): string {
     .filter((m) => m && !/^Connection is closed/.test(m));
   const text = messages[0] ?? (err instanceof Error ? err.message : String(err));
   return redact(text.replace(/\s*\n\s*/g, ' '));
-}
-
-/**
- * The queues under a prefix, found by their keys, since brokkr keeps no list of queues. Every
- * status a job can be in is a sorted set of its queue (`<prefix>:{<queue>}:<status>`), and a
- * queue's settings (pause, limits) live in its `control` hash: two SCANs per master find every
- * queue that holds a job or a setting without listing the job records themselves. A SCAN walks the
- * whole keyspace, so this costs O(keys) on the server in small steps; naming the queues avoids it.
- */
-export async function discoverQueues(target: Target): Promise<string[]> {
-  const client = createConnection(target.connection, 'command', `${target.prefix}:cli:discover`, {
-    commandTimeoutMs: 5_000,
-    retryMaxDelayMs: 1_000,
-  });
-  try {
-    const nodes = client instanceof Cluster ? await clusterMasters(client) : [client];
-    const base = `${escapeGlob(target.prefix)}:{*}:`;
-    const found = new Set<string>();
-    const registry = registryKeys(target.prefix).index; // the supervisors' index is a zset, but no queue's
-    for (const node of nodes) {
-      for (const key of await scanAll(node, `${base}*`, 'zset')) if (key !== registry) found.add(queueOfKey(target.prefix, key));
-      for (const key of await scanAll(node, `${base}control`)) found.add(queueOfKey(target.prefix, key));
-    }
-    found.delete('');
-    return [...found].sort();
-  } finally {
-    await disconnect(client);
-  }
-}
-
-async function clusterMasters(cluster: Cluster): Promise<Redis[]> {
-  if (cluster.status !== 'ready') {
-    const timeout = AbortSignal.timeout(PROBE_TIMEOUT_MS * 2);
-    await once(cluster, 'ready', { signal: timeout }).catch(() => {
-      throw new CommandFailedError('the Redis Cluster did not become ready in time to list its queues');
-    });
-  }
-  return cluster.nodes('master');
-}
-
-async function scanAll(node: Redis, pattern: string, type?: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = type
-      ? await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000, 'TYPE', type)
-      : await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys;
-}
-
-/** `brokkr:{emails}:wait` -> `emails`; queue names hold no braces, so the first `}` ends the tag. */
-function queueOfKey(prefix: string, key: string): string {
-  const start = prefix.length + 2;
-  const end = key.indexOf('}', start);
-  return end > start ? key.slice(start, end) : '';
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

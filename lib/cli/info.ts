@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { JobCounts } from '../job';
 import { LISTED_STATUSES } from '../states';
-import { discoverQueues } from './connection';
+import { discoverQueues } from '../redis/discover';
 import { type CommandContext, runCommand } from './context';
 import { formatDuration } from './durations';
 import { describeFailure, UsageError } from './errors';

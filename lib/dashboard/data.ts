@@ -1,4 +1,4 @@
-import { discoverQueues } from '../cli/connection';
+import { discoverQueues } from '../redis/discover';
 import { checkQueueName } from '../config';
 import { BrokerUnavailableError, ValidationError } from '../errors';
 import type { JobInfo } from '../job';
