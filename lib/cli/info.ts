@@ -4,7 +4,7 @@ import type { JobCounts } from '../job';
 import { LISTED_STATUSES } from '../states';
 import { discoverQueues } from '../redis/discover';
 import { type CommandContext, runCommand } from './context';
-import { formatDuration } from './durations';
+import { formatDuration } from '../format';
 import { describeFailure, UsageError } from './errors';
 import { supervisorsSection, throughputSection } from './observe';
 import { type Column, paint, printJson, printText, renderTable } from './output';

@@ -4,7 +4,7 @@ import type { AttemptError, JobInfo } from '../job';
 import { LISTED_STATUSES, type ListedStatus } from '../states';
 import { integerArgument } from './arguments';
 import { type CommandContext, runCommand } from './context';
-import { formatRelative } from './durations';
+import { formatRelative } from '../format';
 import { type Column, compactJson, paint, printJson, printText, renderFields, renderTable, statusStyle } from './output';
 
 interface JobsOptions {

@@ -4,7 +4,7 @@ import { QueueEvents } from '../queue-events';
 import { STREAM_EVENTS } from '../states';
 import type { WorkerInfo } from '../workers';
 import { type CommandContext, runCommand } from './context';
-import { formatDuration } from './durations';
+import { formatDuration } from '../format';
 import type { InfoSection } from './info';
 import { type Column, paint, printJson, printText, renderTable } from './output';
 

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { ScheduleInfo, StoredSpec } from '../schedule';
 import { type CommandContext, runCommand } from './context';
-import { formatInterval, formatRelative } from './durations';
+import { formatRelative } from '../format';
+import { formatInterval } from './durations';
 import { type Column, compactJson, printJson, printText, renderTable } from './output';
 
 export function registerScheduleCommands(program: Command): void {

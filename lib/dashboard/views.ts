@@ -1,4 +1,4 @@
-import { formatDuration, formatRelative } from '../cli/durations';
+import { formatDuration, formatRelative } from '../format';
 import type { SerializedError } from '../errors';
 import type { JobCounts, JobInfo } from '../job';
 import type { Percentiles, QueueMetrics } from '../metrics';
