@@ -1,3 +1,4 @@
+import { mapLimited } from '../map-limited';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { JobCounts } from '../job';
@@ -154,17 +155,4 @@ async function watch(ctx: CommandContext, queues: () => Promise<string[]>, secon
     process.off('SIGTERM', onSignal);
     if (tty) process.stdout.write('\x1b[?25h');
   }
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }

@@ -1,3 +1,4 @@
+import { mapLimited } from '../map-limited';
 import { discoverQueues } from '../redis/discover';
 import { checkQueueName } from '../config';
 import { BrokerUnavailableError, ValidationError } from '../errors';
@@ -267,17 +268,4 @@ export function httpErrorOf(err: unknown): DashboardHttpError {
     });
   }
   return new DashboardHttpError(DashboardErrorCodes.INTERNAL, 'the dashboard could not read what it needed', { cause: err });
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
 }

@@ -3,7 +3,7 @@ import { Cluster, type Redis } from 'ioredis';
 import type { ConnectionOptions } from '../config';
 import { BrokerUnavailableError } from '../errors';
 import { createConnection, disconnect } from './connection';
-import { registryKeys } from './keys';
+import { queueKeyPatterns, registryKeys } from './keys';
 
 /** How long discovery waits for a cluster client to learn the slots. */
 const CLUSTER_READY_MS = 6_000;
@@ -22,12 +22,12 @@ export async function discoverQueues(target: { connection: ConnectionOptions; pr
   });
   try {
     const nodes = client instanceof Cluster ? await clusterMasters(client) : [client];
-    const base = `${escapeGlob(target.prefix)}:{*}:`;
+    const patterns = queueKeyPatterns(target.prefix);
     const found = new Set<string>();
     const registry = registryKeys(target.prefix).index; // the supervisors' index is a zset, but no queue's
     for (const node of nodes) {
-      for (const key of await scanAll(node, `${base}*`, 'zset')) if (key !== registry) found.add(queueOfKey(target.prefix, key));
-      for (const key of await scanAll(node, `${base}control`)) found.add(queueOfKey(target.prefix, key));
+      for (const key of await scanAll(node, patterns.anyKey, 'zset')) if (key !== registry) found.add(patterns.queueOf(key));
+      for (const key of await scanAll(node, patterns.control)) found.add(patterns.queueOf(key));
     }
     found.delete('');
     return [...found].sort();
@@ -57,15 +57,4 @@ async function scanAll(node: Redis, pattern: string, type?: string): Promise<str
     cursor = next;
   } while (cursor !== '0');
   return keys;
-}
-
-/** `brokkr:{emails}:wait` -> `emails`; queue names hold no braces, so the first `}` ends the tag. */
-function queueOfKey(prefix: string, key: string): string {
-  const start = prefix.length + 2;
-  const end = key.indexOf('}', start);
-  return end > start ? key.slice(start, end) : '';
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

@@ -115,6 +115,21 @@ export interface RegistryKeys {
   supervisor(id: string): string;
 }
 
+/** SCAN patterns that find queues by their keys (see lib/redis/discover.ts), and the queue a found key belongs to. */
+export function queueKeyPatterns(prefix: string): { anyKey: string; control: string; queueOf(key: string): string } {
+  const base = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}:{*}:`;
+  return {
+    anyKey: `${base}*`,
+    control: `${base}control`,
+    // `brokkr:{emails}:wait` -> `emails`; queue names hold no braces, so the first `}` ends the tag
+    queueOf: (key) => {
+      const start = prefix.length + 2;
+      const end = key.indexOf('}', start);
+      return end > start ? key.slice(start, end) : '';
+    },
+  };
+}
+
 export function registryKeys(prefix: string): RegistryKeys {
   const base = `${prefix}:{supervisors}:`;
   return { index: `${base}index`, supervisor: (id: string) => `${base}sup:${id}` };
