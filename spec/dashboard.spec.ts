@@ -302,13 +302,23 @@ describe('in a browser', () => {
   it('one subscriber per queue, shared by every browser watching it, closed once nobody is', async () => {
     const name = `${prefix}:events:reports`;
     const subscribers = async () => (await connectionNames()).filter((n) => n === name || n.startsWith(`${name}:`)).length;
+    // a subscriber's connections come up one by one (a cluster client reaches every node, the
+    // blocking read connects on first use): count them once the number holds still
+    const settled = async () => {
+      let last = -1;
+      for (;;) {
+        const now = await subscribers();
+        if (now === last && now > 0 && (await connectionNames()).some((n) => n.startsWith(`${name}:`))) return now;
+        last = now;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    };
     const first = await open('/queues/reports');
     await waitLive(first);
-    const one = await subscribers();
-    expect(one).toBeGreaterThan(0);
+    const one = await settled();
     const second = await open('/queues/reports');
     await waitLive(second);
-    expect(await subscribers()).toBe(one);
+    expect(await settled()).toBe(one);
     await Promise.all([first.close(), second.close()]);
     await waitFor(async () => (await subscribers()) === 0, 15_000, 'the queue events subscriber to close');
   });
