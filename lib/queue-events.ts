@@ -4,9 +4,8 @@ import { checkQueueName, type ConnectionOptions, resolveQueueOptions } from './c
 import { ValidationError } from './errors';
 import type { StreamEventMap } from './event-codec';
 import type { BrokerDownEvent, BrokerUpEvent } from './health';
-import { RedisBroker } from './redis/broker';
+import { clientBroker } from './redis/client-broker';
 import { compareIds } from './redis/event-stream';
-import { clientName } from './redis/keys';
 import { isRetryable, withRetry } from './retry';
 import type { StreamEventName } from './states';
 
@@ -79,13 +78,7 @@ export class QueueEvents extends EventEmitter<QueueEventsListeners> {
     }
     const o = resolveQueueOptions(rest);
     this.retryMaxDelayMs = o.retryMaxDelayMs;
-    this.broker = new RedisBroker({
-      connection: o.connection,
-      prefix: o.prefix,
-      clientName: clientName(o.prefix, 'events', queue),
-      commandTimeoutMs: o.commandTimeoutMs,
-      retryMaxDelayMs: o.retryMaxDelayMs,
-    });
+    this.broker = clientBroker(o, 'events', queue);
     this.broker.health.on('down', (e) => this.safeEmit('broker:down', e));
     this.broker.health.on('up', (e) => this.safeEmit('broker:up', e));
     this.cursor = from === 'now' ? null : from === '0' ? '0-0' : from.includes('-') ? from : `${from}-0`;

@@ -19,8 +19,7 @@ import {
   groupLimitFields,
   type RateLimit,
 } from './flow';
-import { RedisBroker } from './redis/broker';
-import { clientName } from './redis/keys';
+import { clientBroker } from './redis/client-broker';
 import { dependencyOrder } from './dependencies';
 import { type BulkJob, linkDependencies, type PrepareSettings, prepareJob } from './new-jobs';
 export type { BulkJob };
@@ -63,13 +62,7 @@ export class Queue<Data = unknown, Result = unknown> {
     this.replicaWaitMs = o.replicaWaitMs;
     checkJobOptions(o.defaultJobOptions, 'defaultJobOptions: ');
     this.defaultJobOptions = o.defaultJobOptions;
-    this.broker = new RedisBroker({
-      connection: o.connection,
-      prefix: o.prefix,
-      clientName: clientName(o.prefix, 'queue', name),
-      commandTimeoutMs: o.commandTimeoutMs,
-      retryMaxDelayMs: o.retryMaxDelayMs,
-    });
+    this.broker = clientBroker(o, 'queue', name);
     this.waiter = new ResultWaiter(this.broker, this.name, (what, operation) => this.whileReachable(what, operation));
   }
 

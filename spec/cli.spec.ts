@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { get } from 'node:http';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -61,6 +61,19 @@ function brokkr(args: string[], options: { stdin?: string; target?: string[] } =
 }
 
 /** Runs a command with --json, expects success, and parses the one document it prints. */
+/** A CLI command that runs until signalled: its output so far, and its exit code once it ends. */
+function startCli(args: string[]): { child: ChildProcess; stdout: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...targetArgs(), ...args], {
+    cwd: ROOT,
+    env: childEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, stdout: () => stdout, exited };
+}
+
 async function brokkrJson<T>(args: string[], options: { stdin?: string } = {}): Promise<T> {
   const run = await brokkr([...args, '--json'], options);
   if (run.code !== 0) throw new Error(`brokkr ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
@@ -338,20 +351,13 @@ describe('info', () => {
   it('--watch redraws until Ctrl-C, then exits 0', async () => {
     const q = h.queue(uniqueQueue('cli-watch'));
     await q.enqueue('sum', {});
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...targetArgs(), 'info', q.name, '--watch', '0.2'], {
-      cwd: ROOT,
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, stdout, exited } = startCli(['info', q.name, '--watch', '0.2']);
     try {
       // off a terminal the frames follow each other
-      await waitFor(() => stdout.split('Queues\n').length > 2, 15_000, 'two frames');
+      await waitFor(() => stdout().split('Queues\n').length > 2, 15_000, 'two frames');
       child.kill('SIGINT');
       expect(await exited).toBe(0);
-      expect(stdout).toMatch(new RegExp(`^${q.name}\\s+-\\s+1\\s`, 'm'));
+      expect(stdout()).toMatch(new RegExp(`^${q.name}\\s+-\\s+1\\s`, 'm'));
     } finally {
       child.kill('SIGKILL');
     }
@@ -390,16 +396,9 @@ describe('workers, events, and what info shows of them', () => {
   it('events tails the queue as JSON lines until Ctrl-C', async () => {
     const q = h.queue(uniqueQueue('cli-events'));
     const before = await q.enqueue('sum', { a: 1, b: 2 });
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...targetArgs(), 'events', q.name, '--from', '0', '--json'], {
-      cwd: ROOT,
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const { child, stdout, exited } = startCli(['events', q.name, '--from', '0', '--json']);
     const lines = () =>
-      stdout
+      stdout()
         .split('\n')
         .filter(Boolean)
         .map((l) => JSON.parse(l) as { id: string; type: string; job?: { id: string } });
